@@ -1,0 +1,1 @@
+"""Smartwatch lakehouse ingestion."""

@@ -1,0 +1,261 @@
+"""``lakehouse``: simulate, ingest, build, query and demo the smartwatch lakehouse."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import date
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import track
+from rich.table import Table
+
+from ingestion.errors import LakehouseError
+from ingestion.settings import Env, Settings, load_settings
+
+log = logging.getLogger("ingestion")
+err_console = Console(stderr=True)
+
+
+def _settings(ctx: click.Context, **overrides) -> Settings:
+    return load_settings(**ctx.obj, **overrides)
+
+
+def _spark(settings: Settings, *, with_metastore: bool):
+    from ingestion.spark import build_spark
+
+    return build_spark(settings, app_name=f"lakehouse-{settings.env.value}",
+                       with_metastore=with_metastore)
+
+
+@click.group()
+@click.option("--env", "env", type=click.Choice([e.value for e in Env]), default=None,
+              help="Environment (default: dev, or LAKEHOUSE_ENV).")
+@click.option("--home", type=click.Path(path_type=Path), default=None,
+              help="Root of local state (default: .lakehouse/ in the repository, or LAKEHOUSE_HOME).")
+@click.option("--config", "config_file", type=click.Path(path_type=Path, exists=True), default=None,
+              help="TOML settings file.")
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging and full tracebacks.")
+@click.pass_context
+def cli(ctx: click.Context, env, home, config_file, verbose) -> None:
+    """Smartwatch lakehouse: Kafka and registrations into bronze, dbt into silver and gold."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(message)s",
+        handlers=[RichHandler(console=err_console, show_path=False, rich_tracebacks=verbose)],
+    )
+    for noisy in ("py4j", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    ctx.obj = {"env": env, "home": home, "config_file": config_file}
+    ctx.meta["verbose"] = verbose
+
+
+def env_option(f):
+    """``--env`` accepted after the sub-command too (``lakehouse sql --env dev ...``)."""
+    def store(ctx: click.Context, _param, value):
+        if value is not None:
+            ctx.obj["env"] = value
+        return value
+
+    return click.option("--env", type=click.Choice([e.value for e in Env]), default=None,
+                        expose_value=False, callback=store, help="Environment.")(f)
+
+
+def landing_option(f):
+    return click.option("--landing", "landing_dir", type=click.Path(path_type=Path), default=None,
+                        help="Landing zone with kafka/ and registrations/ (default: <env>/landing).")(f)
+
+
+# simulate ---------------------------------------------------------------------------------------
+@cli.command()
+@env_option
+@landing_option
+@click.option("--users", default=20, show_default=True, type=click.IntRange(min=1))
+@click.option("--days", default=3, show_default=True, type=click.IntRange(min=1))
+@click.option("--seed", default=7, show_default=True, type=int)
+@click.option("--start", default="2023-03-01", show_default=True, help="First day (UTC), YYYY-MM-DD.")
+@click.option("--waves", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Arrival waves the days are split into.")
+@click.option("--wave", "only_wave", default=None, type=click.IntRange(min=1),
+              help="Write only this wave (the same seed regenerates the same data).")
+@click.option("--anomalies/--clean", default=True, show_default=True,
+              help="Inject duplicates, late events and bad input.")
+@click.option("--registrations-url", default=None, help="SQLAlchemy URL of the registration DB.")
+@click.pass_context
+def simulate(ctx, landing_dir, users, days, seed, start, waves, only_wave, anomalies,
+             registrations_url) -> None:
+    """Generate landing files, registration rows and their ground truth."""
+    settings = _settings(ctx, landing_dir=landing_dir, registrations_url=registrations_url)
+    _simulate(settings, users=users, days=days, seed=seed, start=start, waves=waves,
+              only_wave=only_wave, anomalies=anomalies)
+
+
+def _simulate(settings: Settings, *, users: int, days: int, seed: int, start: str, waves: int,
+              only_wave: int | None, anomalies: bool) -> None:
+    from ingestion.simulator import SimulationConfig, generate
+    from ingestion.simulator.write import write_wave
+
+    try:
+        first_day = date.fromisoformat(start)
+    except ValueError as exc:
+        raise LakehouseError(f"--start {start!r} is not a date: use YYYY-MM-DD") from exc
+    if only_wave is not None and only_wave > waves:
+        raise LakehouseError(f"--wave {only_wave} is beyond --waves {waves}: pick 1..{waves}")
+    try:
+        config = SimulationConfig(seed=seed, users=users, days=days, waves=waves,
+                                  start=first_day, anomalies=anomalies,
+                                  topics=settings.topics.model_dump())
+        dataset = generate(config)
+    except ValueError as exc:
+        raise LakehouseError(f"cannot simulate: {exc}") from exc
+    chosen = [only_wave] if only_wave else list(range(1, waves + 1))
+    for wave in track(chosen, description="Writing waves", console=err_console):
+        write_wave(dataset, wave, landing=settings.landing, db_url=settings.registrations_db_url,
+                   table_name=settings.registrations_table, truth=settings.truth_dir)
+    log.info("Landing zone: %s; registration DB: %s; ground truth: %s", settings.landing,
+             settings.registrations_db_url, settings.truth_dir)
+
+
+# ingest ----------------------------------------------------------------------------------------
+@cli.command()
+@env_option
+@landing_option
+@click.option("--once/--stream", default=True, show_default=True,
+              help="Drain what is available and stop (availableNow), or run continuously.")
+@click.option("--kafka/--no-kafka", default=False, show_default=True,
+              help="Also read the Kafka broker's topics.")
+@click.option("--registrations-url", default=None, help="SQLAlchemy URL of the registration DB.")
+@click.pass_context
+def ingest(ctx, landing_dir, once, kafka, registrations_url) -> None:
+    """Land Kafka records, landing files and registration rows in bronze, exactly once."""
+    settings = _settings(ctx, landing_dir=landing_dir, registrations_url=registrations_url)
+    spark = _spark(settings, with_metastore=False)
+    _ingest(spark, settings, once=once, kafka=kafka)
+
+
+def _ingest(spark, settings: Settings, *, once: bool, kafka: bool) -> None:
+    from ingestion.ingest import ingest_continuously, ingest_once
+
+    if once:
+        report = ingest_once(spark, settings, kafka=kafka)
+        for name, rows in report.rows.items():
+            log.info("%s: %d row(s) read", name, rows)
+    else:
+        ingest_continuously(spark, settings, kafka=kafka)
+
+
+# build -----------------------------------------------------------------------------------------
+@cli.command(context_settings={"ignore_unknown_options": True})
+@env_option
+@click.option("--target", "dbt_target", default=None,
+              help="dbt target (default: local; dev/test/prod are the Databricks targets).")
+@click.argument("dbt_args", nargs=-1, type=click.UNPROCESSED)
+@click.pass_context
+def build(ctx, dbt_target, dbt_args) -> None:
+    """Run ``dbt build`` (extra arguments go to dbt, e.g. ``--select silver``)."""
+    settings = _settings(ctx, dbt_target=dbt_target)
+    _build(settings, list(dbt_args))
+
+
+def _build(settings: Settings, extra: list[str], spark=None) -> None:
+    from ingestion.catalog import register_bronze
+    from ingestion.dbt import run_dbt
+
+    if settings.dbt_target == "local":
+        spark = spark or _spark(settings, with_metastore=True)
+        register_bronze(spark, settings)
+    run_dbt(settings, ["build", *extra])
+
+
+# run -------------------------------------------------------------------------------------------
+@cli.command()
+@env_option
+@landing_option
+@click.pass_context
+def run(ctx, landing_dir) -> None:
+    """Ingest what is available, then build silver and gold."""
+    settings = _settings(ctx, landing_dir=landing_dir)
+    spark = _spark(settings, with_metastore=True)
+    _ingest(spark, settings, once=True, kafka=False)
+    _build(settings, [], spark)
+
+
+# sql -------------------------------------------------------------------------------------------
+@cli.command()
+@env_option
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+              show_default=True)
+@click.argument("query")
+@click.pass_context
+def sql(ctx, fmt, query) -> None:
+    """Run a SQL query against an environment's tables (bronze, silver, gold)."""
+    from pyspark.errors import PySparkException
+
+    from ingestion.catalog import register_bronze
+    from ingestion.query import as_text, render_csv, render_json
+
+    settings = _settings(ctx)
+    spark = _spark(settings, with_metastore=True)
+    register_bronze(spark, settings)
+    try:
+        frame = spark.sql(query)
+        if fmt == "json":
+            click.echo(render_json(frame))
+            return
+        columns, rows = as_text(frame)
+    except PySparkException as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise LakehouseError(f"query failed: {first}; list tables with "
+                             "\"show tables in silver\" (or bronze, gold)") from exc
+    if fmt == "csv":
+        click.echo(render_csv(columns, rows), nl=False)
+        return
+    table = Table(*columns)
+    for row in rows:
+        table.add_row(*["" if v is None else v for v in row])
+    Console().print(table)
+
+
+# demo ------------------------------------------------------------------------------------------
+@cli.command()
+@env_option
+@click.option("--users", default=20, show_default=True, type=click.IntRange(min=1))
+@click.option("--days", default=3, show_default=True, type=click.IntRange(min=1))
+@click.option("--seed", default=7, show_default=True, type=int)
+@click.pass_context
+def demo(ctx, users, days, seed) -> None:
+    """Simulate, ingest and build on the embedded default, then summarise what landed where."""
+    from ingestion.catalog import register_bronze
+    from ingestion.demo import summary
+
+    settings = _settings(ctx)
+    _simulate(settings, users=users, days=days, seed=seed, start="2023-03-01", waves=1,
+              only_wave=None, anomalies=True)
+    spark = _spark(settings, with_metastore=True)
+    _ingest(spark, settings, once=True, kafka=False)
+    _build(settings, [], spark)
+    register_bronze(spark, settings)
+    click.echo(summary(spark, settings))
+
+
+def main() -> None:
+    """Console entry point: one clear line on failure (``--verbose`` for the traceback)."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence
+        ctx = click.get_current_context(silent=True)
+        if "-v" in sys.argv or "--verbose" in sys.argv or (ctx and ctx.meta.get("verbose")):
+            raise
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if not isinstance(exc, LakehouseError):
+            message = f"{type(exc).__name__}: {message} (run again with --verbose for details)"
+        err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+        sys.exit(1)

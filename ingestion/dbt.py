@@ -1,0 +1,57 @@
+"""Run the dbt project in-process on the environment's Spark session."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+
+from ingestion.errors import LakehouseError
+from ingestion.settings import REPO_ROOT, Settings
+
+log = logging.getLogger(__name__)
+
+PROJECT_DIR = REPO_ROOT
+PROFILES_DIR = REPO_ROOT / "profiles"
+
+
+def dbt_args(settings: Settings, command: Sequence[str]) -> list[str]:
+    """dbt CLI arguments for ``command`` on this environment's target, state kept per environment."""
+    return [
+        *command,
+        "--project-dir", str(PROJECT_DIR),
+        "--profiles-dir", str(PROFILES_DIR),
+        "--target", settings.dbt_target,
+        "--target-path", str(settings.root / "dbt" / "target"),
+        "--log-path", str(settings.root / "dbt" / "logs"),
+    ]
+
+
+def run_dbt(settings: Settings, command: Sequence[str]) -> None:
+    """Invoke dbt; raise LakehouseError naming the failed nodes when it does not succeed."""
+    from dbt.cli.main import dbtRunner
+
+    if not (PROJECT_DIR / "dbt_project.yml").exists():
+        raise LakehouseError(
+            f"no dbt project at {PROJECT_DIR}: run from a clone of the repository "
+            "(the wheel carries only the ingester)"
+        )
+    os.environ.update(settings.dbt_env())
+    args = dbt_args(settings, command)
+    log.info("dbt %s (target %s, env %s)", " ".join(command), settings.dbt_target,
+             settings.env.value)
+    result = dbtRunner().invoke(args)
+    if result.exception is not None:
+        raise LakehouseError(f"dbt {command[0]} could not run: {result.exception}") from (
+            result.exception
+        )
+    if not result.success:
+        failed = [
+            f"{r.node.name} ({r.status})"
+            for r in (result.result or [])
+            if str(r.status) in {"error", "fail", "runtime error"}
+        ]
+        raise LakehouseError(
+            f"dbt {command[0]} failed: {', '.join(failed) or 'see the log above'}; "
+            f"details in {settings.root / 'dbt' / 'logs' / 'dbt.log'}"
+        )

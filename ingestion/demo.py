@@ -1,0 +1,32 @@
+"""The demo's closing summary: what landed where, and how to query it."""
+
+from __future__ import annotations
+
+from pyspark.sql import SparkSession
+
+from ingestion.settings import Settings
+
+LAYERS = ("bronze", "silver", "gold")
+
+
+def table_counts(spark: SparkSession) -> list[tuple[str, str, int]]:
+    """(layer, table, rows) for every table of every layer that exists."""
+    found = []
+    for layer in LAYERS:
+        if not spark.catalog.databaseExists(layer):
+            continue
+        for table in sorted(t.name for t in spark.catalog.listTables(layer)):
+            found.append((layer, table, spark.table(f"{layer}.{table}").count()))
+    return found
+
+
+def summary(spark: SparkSession, settings: Settings) -> str:
+    lines = [f"Environment {settings.env.value}: state under {settings.root}", ""]
+    lines += [f"  {layer}.{table:<28} {rows:>10,} rows" for layer, table, rows in table_counts(spark)]
+    lines += [
+        "",
+        "Query it:",
+        f'  .venv/bin/lakehouse sql --env {settings.env.value} "select * from gold.workout_bpm_summary limit 10"',
+        f'  .venv/bin/lakehouse sql --env {settings.env.value} --format json "select * from gold.gym_summary"',
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,139 @@
+"""Structured Streaming queries of the ingester, all built the same way.
+
+Each stream is a source DataFrame plus a sink; ``start`` applies the trigger (``availableNow`` for
+``--once``, a processing-time interval for ``--stream``) and the stream's own checkpoint.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.streaming import StreamingQuery
+
+from ingestion.bronze import ensure_table, insert_new
+from ingestion.settings import Settings
+from ingestion.transform import (
+    REGISTRATION_EXPORT_SCHEMA,
+    dedup_records,
+    export_rows_to_registrations,
+    kafka_rows_to_records,
+    landing_lines_to_records,
+)
+
+log = logging.getLogger(__name__)
+
+KAFKA_FILE_GLOB = "*.{json,jsonl}"
+REGISTRATION_FILE_GLOB = "*.csv"
+
+BatchHook = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class Stream:
+    """A named streaming query: its source, how a batch lands, and where its progress lives."""
+
+    name: str
+    source: DataFrame
+    table: str
+    sink: Callable[[DataFrame, int], None] | None = None  # None: Delta sink, append
+
+
+def kafka_record_sink(target: Path, after_batch: BatchHook | None = None):
+    """foreachBatch sink: insert records whose (topic, partition, offset) is new to bronze."""
+
+    def write(batch: DataFrame, batch_id: int) -> None:
+        insert_new(target, dedup_records(batch), ["record_id"])
+        if after_batch is not None:
+            after_batch(batch_id)
+
+    return write
+
+
+def landing_kafka_stream(
+    spark: SparkSession, settings: Settings, after_batch: BatchHook | None = None
+) -> Stream:
+    """Kafka-envelope JSON-lines files of ``<landing>/kafka`` into ``bronze.kafka_records``."""
+    folder = settings.landing / "kafka"
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = (
+        spark.readStream.format("text")
+        .option("pathGlobFilter", KAFKA_FILE_GLOB)
+        .option("maxFilesPerTrigger", settings.max_files_per_trigger)
+        .load(str(folder))
+        .select("value", F.col("_metadata.file_path").alias("source_file"))
+    )
+    return Stream(
+        name="landing_kafka",
+        source=landing_lines_to_records(lines),
+        table="kafka_records",
+        sink=kafka_record_sink(settings.bronze_table_path("kafka_records"), after_batch),
+    )
+
+
+def broker_kafka_stream(spark: SparkSession, settings: Settings) -> Stream:
+    """Topics of the Kafka broker into ``bronze.kafka_records``."""
+    rows = (
+        spark.readStream.format("kafka")
+        .option("kafka.bootstrap.servers", settings.kafka_bootstrap_servers)
+        .option("subscribe", ",".join(settings.topics.names()))
+        .option("startingOffsets", "earliest")
+        .option("failOnDataLoss", "true")
+        .option("maxOffsetsPerTrigger", settings.max_offsets_per_trigger)
+        .load()
+    )
+    return Stream(
+        name="kafka",
+        source=kafka_rows_to_records(rows),
+        table="kafka_records",
+        sink=kafka_record_sink(settings.bronze_table_path("kafka_records")),
+    )
+
+
+def landing_registration_stream(spark: SparkSession, settings: Settings) -> Stream:
+    """Registration CSV exports of ``<landing>/registrations`` into ``bronze.registration_exports``."""
+    folder = settings.landing / "registrations"
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = (
+        spark.readStream.format("csv")
+        .schema(REGISTRATION_EXPORT_SCHEMA)
+        .option("header", "true")
+        .option("mode", "PERMISSIVE")
+        .option("pathGlobFilter", REGISTRATION_FILE_GLOB)
+        .option("maxFilesPerTrigger", settings.max_files_per_trigger)
+        .load(str(folder))
+        .select("*", F.col("_metadata.file_path").alias("source_file"))
+    )
+    return Stream(
+        name="landing_registrations",
+        source=export_rows_to_registrations(rows),
+        table="registration_exports",
+    )
+
+
+def start(stream: Stream, settings: Settings, *, once: bool) -> StreamingQuery:
+    """Start ``stream`` into its bronze table with the trigger of the run mode."""
+    target = settings.bronze_table_path(stream.table)
+    ensure_table(stream.source.sparkSession, stream.table, target)
+    writer = (
+        stream.source.writeStream.queryName(f"{settings.env.value}_{stream.name}")
+        .option("checkpointLocation", str(settings.checkpoint_dir / stream.name))
+        .trigger(**trigger(once, settings.trigger_interval))
+    )
+    if stream.sink is None:
+        writer = writer.format("delta").outputMode("append")
+        query = writer.start(str(target))
+    else:
+        query = writer.foreachBatch(stream.sink).start()
+    log.info("Started stream %s -> bronze.%s (%s)", stream.name, stream.table,
+             "availableNow" if once else f"every {settings.trigger_interval}")
+    return query
+
+
+def trigger(once: bool, interval: str) -> dict:
+    """Trigger arguments: drain what is there and stop, or run every ``interval``."""
+    return {"availableNow": True} if once else {"processingTime": interval}

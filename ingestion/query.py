@@ -1,0 +1,34 @@
+"""Run SQL against an environment and render the result."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+FORMATS = ("table", "csv", "json")
+
+
+def as_text(frame: DataFrame) -> tuple[list[str], list[list[str | None]]]:
+    """Column names and rows as text, timestamps rendered by Spark in UTC."""
+    columns = frame.columns
+    rows = frame.select(*[F.col(f"`{c}`").cast("string") for c in columns]).collect()
+    return columns, [list(row) for row in rows]
+
+
+def render_json(frame: DataFrame) -> str:
+    """A JSON array of row objects (numbers stay numbers, timestamps are ISO-8601 UTC)."""
+    return "[" + ",\n".join(frame.toJSON().collect()) + "]"
+
+
+def render_csv(columns: list[str], rows: list[list[str | None]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+

@@ -1,0 +1,160 @@
+"""Typed settings for every command, one object per environment.
+
+Values come, in order of precedence, from CLI flags (passed as keyword arguments), environment
+variables prefixed ``LAKEHOUSE_``, an optional TOML file (``LAKEHOUSE_CONFIG`` or ``--config``) and
+the defaults below. Each environment keeps its local state under ``<home>/<env>/``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_HOME = REPO_ROOT / ".lakehouse"
+
+
+class Env(StrEnum):
+    DEV = "dev"
+    TEST = "test"
+    PROD = "prod"
+
+
+class Topics(BaseSettings):
+    """Kafka topic names (contract 1.2); each one configurable."""
+
+    user_info: str = "user_info"
+    bpm: str = "bpm"
+    workout: str = "workout"
+    gym_login: str = "gym_login"
+
+    def names(self) -> list[str]:
+        return [self.user_info, self.bpm, self.workout, self.gym_login]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="LAKEHOUSE_",
+        env_nested_delimiter="__",
+        extra="forbid",
+    )
+
+    env: Env = Env.DEV
+    home: Path = Field(default=DEFAULT_HOME, description="Root of every environment's local state.")
+    config_file: Path | None = Field(default=None, description="Optional TOML settings file.")
+
+    # Sources
+    landing_dir: Path | None = Field(
+        default=None, description="Landing zone with kafka/ and registrations/ (default: <env>/landing)."
+    )
+    registrations_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the registration database (default: SQLite under <env>/).",
+    )
+    registrations_table: str = "registrations"
+    registrations_lookback_seconds: float = Field(
+        default=3600.0,
+        ge=0,
+        description="How far behind the watermark each extraction looks again for rows committed late.",
+    )
+    topics: Topics = Field(default_factory=Topics)
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+
+    # Streaming
+    max_files_per_trigger: int = Field(default=100, gt=0)
+    max_offsets_per_trigger: int = Field(default=200_000, gt=0)
+    trigger_interval: str = "10 seconds"
+
+    # Spark
+    spark_master: str = "local[2]"
+    shuffle_partitions: int = Field(default=4, gt=0)
+    driver_memory: str = "4g"
+
+    # dbt
+    dbt_target: str = "local"
+
+    @field_validator("home", "landing_dir", "config_file", mode="after")
+    @classmethod
+    def _absolute(cls, value: Path | None) -> Path | None:
+        return value.expanduser().resolve() if value is not None else None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _TomlFromEnv(settings_cls))
+
+    # Derived locations -------------------------------------------------------------------------
+    @property
+    def root(self) -> Path:
+        return self.home / self.env.value
+
+    @property
+    def landing(self) -> Path:
+        return self.landing_dir or self.root / "landing"
+
+    @property
+    def bronze_dir(self) -> Path:
+        return self.root / "bronze"
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.root / "checkpoints"
+
+    @property
+    def warehouse_dir(self) -> Path:
+        return self.root / "warehouse"
+
+    @property
+    def metastore_dir(self) -> Path:
+        return self.root / "metastore_db"
+
+    @property
+    def truth_dir(self) -> Path:
+        return self.root / "truth"
+
+    @property
+    def registrations_db_url(self) -> str:
+        return self.registrations_url or f"sqlite:///{self.root / 'registrations.db'}"
+
+    def bronze_table_path(self, table: str) -> Path:
+        return self.bronze_dir / table
+
+    def dbt_env(self) -> dict[str, str]:
+        """Environment variables through which profiles/profiles.yml finds this environment."""
+        return {"LAKEHOUSE_HOME": str(self.home), "LAKEHOUSE_ENV": self.env.value}
+
+
+class _TomlFromEnv(TomlConfigSettingsSource):
+    """Reads the TOML file named by ``LAKEHOUSE_CONFIG_FILE`` or passed as ``config_file``."""
+
+    def __init__(self, settings_cls: type[BaseSettings]) -> None:
+        import os
+
+        path = os.environ.get("LAKEHOUSE_CONFIG_FILE")
+        super().__init__(settings_cls, toml_file=Path(path) if path else None)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings from keyword overrides (CLI flags), environment and optional TOML file."""
+    given = {key: value for key, value in overrides.items() if value is not None}
+    config_file = given.get("config_file")
+    if config_file is not None:
+        import os
+
+        os.environ["LAKEHOUSE_CONFIG_FILE"] = str(config_file)
+    return Settings(**given)

@@ -1,0 +1,62 @@
+"""The one place that builds a local SparkSession with Delta Lake."""
+
+from __future__ import annotations
+
+import logging
+
+from delta import configure_spark_with_delta_pip
+from pyspark.sql import SparkSession
+
+from ingestion.settings import Settings
+
+log = logging.getLogger(__name__)
+
+KAFKA_PACKAGE = "org.apache.spark:spark-sql-kafka-0-10_2.13:4.2.0"
+
+
+def spark_conf(settings: Settings, *, with_metastore: bool) -> dict[str, str]:
+    """Spark configuration for an environment; profiles/profiles.yml mirrors it for dbt.
+
+    ``with_metastore`` attaches the environment's Hive metastore (embedded Derby, one JVM at a time).
+    The ingester runs without it and writes bronze Delta tables by path, so it can run alongside dbt.
+    """
+    conf = {
+        "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+        "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.shuffle.partitions": str(settings.shuffle_partitions),
+        "spark.default.parallelism": "2",
+        "spark.driver.memory": settings.driver_memory,
+        "spark.driver.extraJavaOptions": f"-Duser.timezone=UTC -Dderby.system.home={settings.root}",
+        "spark.executor.extraJavaOptions": "-Duser.timezone=UTC",
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.warehouse.dir": str(settings.warehouse_dir),
+        "spark.databricks.delta.catalog.update.enabled": "true",
+        "spark.databricks.delta.schema.autoMerge.enabled": "false",
+        "spark.sql.streaming.stopGracefullyOnShutdown": "true",
+    }
+    if with_metastore:
+        conf["spark.sql.catalogImplementation"] = "hive"
+        conf["spark.hadoop.javax.jdo.option.ConnectionURL"] = (
+            f"jdbc:derby:;databaseName={settings.metastore_dir};create=true"
+        )
+    else:
+        conf["spark.sql.catalogImplementation"] = "in-memory"
+    return conf
+
+
+def build_spark(settings: Settings, *, app_name: str, with_metastore: bool) -> SparkSession:
+    """Create (or return the running) local SparkSession for ``settings.env``."""
+    settings.root.mkdir(parents=True, exist_ok=True)
+    builder = SparkSession.builder.appName(app_name).master(settings.spark_master)
+    for key, value in spark_conf(settings, with_metastore=with_metastore).items():
+        builder = builder.config(key, value)
+    if with_metastore:
+        builder = builder.enableHiveSupport()
+    builder = configure_spark_with_delta_pip(builder, extra_packages=[KAFKA_PACKAGE])
+    log.info("Starting Spark (%s, env %s); the first start downloads jars", settings.spark_master,
+             settings.env.value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("WARN")
+    return spark

@@ -1,0 +1,164 @@
+"""Pure DataFrame -> DataFrame transformations of the ingester (no session, paths or I/O)."""
+
+from __future__ import annotations
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+ENVELOPE_SCHEMA = T.StructType(
+    [
+        T.StructField("key", T.StringType()),
+        T.StructField("value", T.StringType()),
+        T.StructField("topic", T.StringType()),
+        T.StructField("partition", T.IntegerType()),
+        T.StructField("offset", T.LongType()),
+        T.StructField("timestamp", T.DecimalType(20, 3)),
+    ]
+)
+
+KAFKA_RECORDS_SCHEMA = T.StructType(
+    [
+        T.StructField("record_id", T.StringType(), nullable=False),
+        T.StructField("topic", T.StringType()),
+        T.StructField("partition", T.IntegerType()),
+        T.StructField("offset", T.LongType()),
+        T.StructField("key", T.StringType()),
+        T.StructField("value", T.StringType()),
+        T.StructField("kafka_timestamp", T.TimestampType()),
+        T.StructField("raw", T.StringType()),
+        T.StructField("source", T.StringType(), nullable=False),
+        T.StructField("source_file", T.StringType()),
+        T.StructField("ingested_at", T.TimestampType(), nullable=False),
+    ]
+)
+
+REGISTRATION_EXPORT_SCHEMA = T.StructType(
+    [
+        T.StructField("user_id", T.StringType()),
+        T.StructField("device_id", T.StringType()),
+        T.StructField("mac_address", T.StringType()),
+        T.StructField("registration_timestamp", T.StringType()),
+    ]
+)
+
+REGISTRATION_EXPORTS_SCHEMA = T.StructType(
+    [
+        *REGISTRATION_EXPORT_SCHEMA.fields,
+        T.StructField("source_file", T.StringType(), nullable=False),
+        T.StructField("ingested_at", T.TimestampType(), nullable=False),
+    ]
+)
+
+REGISTRATIONS_SCHEMA = T.StructType(
+    [
+        T.StructField("user_id", T.LongType()),
+        T.StructField("device_id", T.LongType()),
+        T.StructField("mac_address", T.StringType()),
+        T.StructField("registration_timestamp", T.TimestampType()),
+        T.StructField("source_table", T.StringType(), nullable=False),
+        T.StructField("ingested_at", T.TimestampType(), nullable=False),
+    ]
+)
+
+#: Key columns of a database registration row; a row is loaded once per distinct key.
+REGISTRATION_KEY = ["user_id", "device_id", "mac_address", "registration_timestamp"]
+
+_MILLIS_THRESHOLD = 10**11
+
+
+def epoch_to_timestamp(epoch: Column) -> Column:
+    """Epoch seconds (or milliseconds when >= 10^11, contract 1.3) to a UTC timestamp."""
+    seconds = F.when(epoch >= F.lit(_MILLIS_THRESHOLD), epoch / F.lit(1000)).otherwise(epoch)
+    return F.timestamp_seconds(seconds.cast(T.DecimalType(20, 6)))
+
+
+def record_id(topic: Column, partition: Column, offset: Column, fallback: Column) -> Column:
+    """Bronze dedup key: ``topic/partition/offset`` for a Kafka record, else ``fallback``."""
+    tpo = F.concat_ws("/", topic, partition.cast("string"), offset.cast("string"))
+    has_tpo = topic.isNotNull() & partition.isNotNull() & offset.isNotNull()
+    return F.when(has_tpo, tpo).otherwise(fallback)
+
+
+def landing_lines_to_records(lines: DataFrame) -> DataFrame:
+    """Landing-zone lines (``value``, ``source_file``) to bronze Kafka records.
+
+    A line that is a Kafka envelope keeps its topic, partition, offset, key and value; any other
+    line keeps only its raw text (topic, partition and offset null) and is keyed by file and
+    content, so it lands once and silver can report it. Blank lines carry nothing and are dropped.
+    """
+    envelope = F.from_json(F.col("value"), ENVELOPE_SCHEMA)
+    parsed = lines.where(F.trim(F.col("value")) != "").select(
+        F.col("value").alias("raw"), F.col("source_file"), envelope.alias("e")
+    )
+    is_envelope = (
+        F.col("e.topic").isNotNull()
+        & F.col("e.partition").isNotNull()
+        & F.col("e.offset").isNotNull()
+        & F.col("e.value").isNotNull()
+    )
+
+    def envelope_field(name: str) -> Column:
+        return F.when(is_envelope, F.col(f"e.{name}"))
+
+    fallback = F.concat(F.lit("file:"), F.col("source_file"), F.lit("#"), F.sha2(F.col("raw"), 256))
+    return parsed.select(
+        record_id(envelope_field("topic"), envelope_field("partition"), envelope_field("offset"),
+                  fallback).alias("record_id"),
+        envelope_field("topic").alias("topic"),
+        envelope_field("partition").alias("partition"),
+        envelope_field("offset").alias("offset"),
+        envelope_field("key").alias("key"),
+        envelope_field("value").alias("value"),
+        F.when(is_envelope, epoch_to_timestamp(F.col("e.timestamp"))).alias("kafka_timestamp"),
+        F.col("raw"),
+        F.lit("landing").alias("source"),
+        F.col("source_file"),
+        F.current_timestamp().alias("ingested_at"),
+    )
+
+
+def kafka_rows_to_records(rows: DataFrame) -> DataFrame:
+    """Rows of Spark's Kafka source to bronze Kafka records (value decoded as UTF-8 text)."""
+    return rows.select(
+        record_id(F.col("topic"), F.col("partition"), F.col("offset"), F.lit(None)).alias(
+            "record_id"
+        ),
+        F.col("topic"),
+        F.col("partition"),
+        F.col("offset"),
+        F.col("key").cast("string").alias("key"),
+        F.col("value").cast("string").alias("value"),
+        F.col("timestamp").alias("kafka_timestamp"),
+        F.lit(None).cast("string").alias("raw"),
+        F.lit("kafka").alias("source"),
+        F.lit(None).cast("string").alias("source_file"),
+        F.current_timestamp().alias("ingested_at"),
+    )
+
+
+def first_per_key(records: DataFrame, key: list[str], order: list[Column]) -> DataFrame:
+    """Keep one row per ``key``: the first by ``order`` (a total order, so the result is fixed)."""
+    from pyspark.sql.window import Window
+
+    window = Window.partitionBy(*key).orderBy(*order)
+    return (
+        records.withColumn("_row", F.row_number().over(window)).where(F.col("_row") == 1).drop("_row")
+    )
+
+
+def dedup_records(records: DataFrame) -> DataFrame:
+    """One row per ``record_id`` within a batch (the record met first in file order wins)."""
+    return first_per_key(
+        records, ["record_id"], [F.col("source_file").asc_nulls_first(), F.col("raw").asc_nulls_first()]
+    )
+
+
+def export_rows_to_registrations(rows: DataFrame) -> DataFrame:
+    """Registration CSV rows (strings as exported) to bronze registration exports."""
+    fields = REGISTRATION_EXPORT_SCHEMA.fieldNames()
+    return rows.where(F.trim(F.concat_ws("", *[F.col(c) for c in fields])) != "").select(
+        *fields,
+        F.col("source_file"),
+        F.current_timestamp().alias("ingested_at"),
+    )
