@@ -1,0 +1,39 @@
+with
+
+source as (
+
+    {{ kafka_topic('gym_login') }}
+
+),
+
+renamed as (
+
+    select
+        ---------- record
+        record_id,
+        topic,
+        `partition`,
+        `offset`,
+        value,
+        source as record_source,
+        ingested_at,
+
+        ---------- visit
+        lower(trim(try_variant_get(payload, '$.mac_address', 'string'))) as mac_address,
+        try_variant_get(payload, '$.gym', 'bigint') as gym,
+        {{ json_epoch('payload', 'login') }} as login,
+        {{ json_epoch('payload', 'logout') }} as logout,
+
+        ---------- quality
+        {{ json_rejection_reason('payload', [
+            ['mac_address', 'string', true],
+            ['gym', 'integer', true],
+            ['login', 'number', true],
+            ['logout', 'number', false],
+        ]) }} as rejection_reason
+
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,44 @@
+with
+
+source as (
+
+    {{ kafka_topic('workout') }}
+
+),
+
+renamed as (
+
+    select
+        ---------- record
+        record_id,
+        topic,
+        `partition`,
+        `offset`,
+        value,
+        source as record_source,
+        ingested_at,
+
+        ---------- event
+        try_variant_get(payload, '$.user_id', 'bigint') as user_id,
+        try_variant_get(payload, '$.workout_id', 'bigint') as workout_id,
+        try_variant_get(payload, '$.session_id', 'bigint') as session_id,
+        try_variant_get(payload, '$.action', 'string') as action,
+        {{ json_epoch('payload', 'timestamp') }} as event_at,
+
+        ---------- quality
+        {{ json_rejection_reason('payload', [
+            ['user_id', 'integer', true],
+            ['workout_id', 'integer', true],
+            ['session_id', 'integer', true],
+            ['action', 'string', true],
+            ['timestamp', 'number', true],
+        ], [
+            ["try_variant_get(payload, '$.action', 'string') not in ('start', 'stop')",
+             "concat('unknown action ', try_variant_get(payload, '$.action', 'string'))"],
+        ]) }} as rejection_reason
+
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,154 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='merge',
+    unique_key=['user_id', 'workout_id', 'session_id', 'start_time'],
+    post_hook="{{ delete_removed_rows() }}",
+) }}
+
+with
+
+workouts as (
+
+    select * from {{ ref('workouts') }}
+
+),
+
+touched_keys as (
+
+    select distinct user_id, workout_id, session_id
+    from workouts
+    where {{ ingested_since_last_run() }}
+
+),
+
+events as (
+
+    select workouts.*
+    from workouts
+    left semi join touched_keys
+        on workouts.user_id = touched_keys.user_id
+        and workouts.workout_id = touched_keys.workout_id
+        and workouts.session_id = touched_keys.session_id
+
+),
+
+starts as (
+
+    select * from events where action = 'start'
+
+),
+
+stops as (
+
+    select * from events where action = 'stop'
+
+),
+
+first_stop as (
+
+    select
+        starts.user_id,
+        starts.workout_id,
+        starts.session_id,
+        starts.event_at as start_time,
+        min(stops.event_at) as end_time
+    from starts
+    inner join stops
+        on starts.user_id = stops.user_id
+        and starts.workout_id = stops.workout_id
+        and starts.session_id = stops.session_id
+        and stops.event_at > starts.event_at
+    group by 1, 2, 3, 4
+
+),
+
+next_start as (
+
+    select
+        starts.user_id,
+        starts.workout_id,
+        starts.session_id,
+        starts.event_at as start_time,
+        min(later.event_at) as next_start_time
+    from starts
+    inner join starts as later
+        on starts.user_id = later.user_id
+        and starts.workout_id = later.workout_id
+        and starts.session_id = later.session_id
+        and later.event_at > starts.event_at
+    group by 1, 2, 3, 4
+
+),
+
+paired as (
+
+    -- rule 6: completed by the first stop strictly after the start, at most
+    -- var('workout_max_hours') later, with no other start strictly between them
+    select
+        first_stop.user_id,
+        first_stop.workout_id,
+        first_stop.session_id,
+        first_stop.start_time,
+        first_stop.end_time
+    from first_stop
+    left join next_start
+        on first_stop.user_id = next_start.user_id
+        and first_stop.workout_id = next_start.workout_id
+        and first_stop.session_id = next_start.session_id
+        and first_stop.start_time = next_start.start_time
+    where {{ within_hours('first_stop.start_time', 'first_stop.end_time',
+                          var('workout_max_hours')) }}
+        and (
+            next_start.next_start_time is null
+            or next_start.next_start_time >= first_stop.end_time
+        )
+
+),
+
+key_ingested_at as (
+
+    select user_id, workout_id, session_id, max(ingested_at) as ingested_at
+    from events
+    group by 1, 2, 3
+
+),
+
+recomputed as (
+
+    select
+        paired.*,
+        key_ingested_at.ingested_at,
+        false as is_removed
+    from paired
+    inner join key_ingested_at
+        on paired.user_id = key_ingested_at.user_id
+        and paired.workout_id = key_ingested_at.workout_id
+        and paired.session_id = key_ingested_at.session_id
+
+)
+
+select * from recomputed
+
+{% if is_incremental() %}
+union all
+
+-- rows of the recomputed keys that no longer hold (a late start or stop re-paired them)
+select
+    current_rows.user_id,
+    current_rows.workout_id,
+    current_rows.session_id,
+    current_rows.start_time,
+    current_rows.end_time,
+    current_rows.ingested_at,
+    true as is_removed
+from {{ this }} as current_rows
+left semi join touched_keys
+    on current_rows.user_id = touched_keys.user_id
+    and current_rows.workout_id = touched_keys.workout_id
+    and current_rows.session_id = touched_keys.session_id
+left anti join recomputed
+    on current_rows.user_id = recomputed.user_id
+    and current_rows.workout_id = recomputed.workout_id
+    and current_rows.session_id = recomputed.session_id
+    and current_rows.start_time = recomputed.start_time
+{% endif %}

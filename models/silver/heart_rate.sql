@@ -1,0 +1,71 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='merge',
+    unique_key=['device_id', 'measured_at'],
+) }}
+
+with
+
+new_readings as (
+
+    select
+        device_id,
+        measured_at,
+        heartrate,
+        `partition` as source_partition,
+        `offset` as source_offset,
+        ingested_at
+    from {{ ref('stg_kafka__bpm') }}
+    where rejection_reason is null
+        and {{ ingested_since_last_run() }}
+
+),
+
+candidates as (
+
+    select * from new_readings
+
+    {% if is_incremental() %}
+    union all
+
+    select
+        current_rows.device_id,
+        current_rows.measured_at,
+        current_rows.heartrate,
+        current_rows.source_partition,
+        current_rows.source_offset,
+        current_rows.ingested_at
+    from {{ this }} as current_rows
+    left semi join new_readings
+        on current_rows.device_id = new_readings.device_id
+        and current_rows.measured_at = new_readings.measured_at
+    {% endif %}
+
+),
+
+latest as (
+
+    -- rule 4: the later (partition, offset) of one (device_id, measured_at) wins
+    select
+        *,
+        row_number() over (
+            partition by device_id, measured_at
+            order by source_partition desc, source_offset desc, ingested_at asc
+        ) as position
+    from candidates
+
+)
+
+select
+    device_id,
+    measured_at,
+    heartrate,
+    coalesce(
+        heartrate > {{ var('heartrate_min') }} and heartrate <= {{ var('heartrate_max') }},
+        false
+    ) as is_valid,
+    source_partition,
+    source_offset,
+    ingested_at
+from latest
+where position = 1

@@ -1,0 +1,52 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='merge',
+    unique_key='user_id',
+    post_hook="{{ delete_removed_rows() }}",
+) }}
+
+with
+
+history as (
+
+    select * from {{ ref('user_profile_history') }}
+
+),
+
+touched_users as (
+
+    select distinct user_id
+    from history
+    where {{ ingested_since_last_run() }}
+
+),
+
+latest as (
+
+    -- rule 3: a user's state is their latest event; a delete removes the user
+    select history.*
+    from history
+    left semi join touched_users
+        on history.user_id = touched_users.user_id
+    where history.valid_to is null
+
+)
+
+select
+    user_id,
+    first_name,
+    last_name,
+    dob,
+    sex,
+    gender,
+    street_address,
+    city,
+    state,
+    zip,
+    valid_from as updated_at,
+    ingested_at,
+    is_deleted as is_removed
+from latest
+{% if not is_incremental() %}
+where not is_deleted
+{% endif %}

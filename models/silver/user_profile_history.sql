@@ -1,0 +1,82 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='merge',
+    unique_key=['user_id', 'valid_from'],
+) }}
+
+{%- set profile_columns = [
+    'first_name', 'last_name', 'dob', 'sex', 'gender', 'street_address', 'city', 'state', 'zip',
+] %}
+
+with
+
+new_events as (
+
+    select
+        user_id,
+        {%- for column in profile_columns %}
+        case when update_type != 'delete' then {{ column }} end as {{ column }},
+        {%- endfor %}
+        updated_at as valid_from,
+        update_type = 'delete' as is_deleted,
+        `partition` as source_partition,
+        `offset` as source_offset,
+        ingested_at
+    from {{ ref('stg_kafka__user_info') }}
+    where rejection_reason is null
+        and {{ ingested_since_last_run() }}
+
+),
+
+events as (
+
+    select * from new_events
+
+    {% if is_incremental() %}
+    union all
+
+    -- every accepted event of the users this run touches: a late event takes its place in time
+    select
+        current_rows.user_id,
+        {%- for column in profile_columns %}
+        current_rows.{{ column }},
+        {%- endfor %}
+        current_rows.valid_from,
+        current_rows.is_deleted,
+        current_rows.source_partition,
+        current_rows.source_offset,
+        current_rows.ingested_at
+    from {{ this }} as current_rows
+    left semi join new_events
+        on current_rows.user_id = new_events.user_id
+    {% endif %}
+
+),
+
+ordered as (
+
+    -- rule 3: order by timestamp, then partition, then offset; of events sharing a timestamp
+    -- the last one is the state from that instant
+    select
+        *,
+        row_number() over (
+            partition by user_id, valid_from
+            order by source_partition desc, source_offset desc, ingested_at asc
+        ) as position
+    from events
+
+)
+
+select
+    user_id,
+    {%- for column in profile_columns %}
+    {{ column }},
+    {%- endfor %}
+    valid_from,
+    lead(valid_from) over (partition by user_id order by valid_from) as valid_to,
+    is_deleted,
+    source_partition,
+    source_offset,
+    ingested_at
+from ordered
+where position = 1

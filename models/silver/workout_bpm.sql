@@ -1,0 +1,144 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='merge',
+    unique_key=['user_id', 'workout_id', 'session_id', 'start_time', 'device_id', 'measured_at'],
+    post_hook="{{ delete_removed_rows() }}",
+) }}
+
+with
+
+completed as (
+
+    select * from {{ ref('completed_workouts') }}
+
+),
+
+assignments as (
+
+    select * from {{ ref('device_assignments') }}
+
+),
+
+readings as (
+
+    select * from {{ ref('heart_rate') }}
+
+),
+
+---------- workouts whose rows this run may change
+
+touched_by_events as (
+
+    select distinct user_id, workout_id, session_id
+    from {{ ref('workouts') }}
+    where {{ ingested_since_last_run() }}
+
+),
+
+touched_by_readings as (
+
+    select distinct completed.user_id, completed.workout_id, completed.session_id
+    from readings
+    inner join assignments
+        on readings.device_id = assignments.device_id
+        and (assignments.device_valid_from is null
+             or readings.measured_at >= assignments.device_valid_from)
+        and (assignments.device_valid_to is null
+             or readings.measured_at < assignments.device_valid_to)
+    inner join completed
+        on assignments.user_id = completed.user_id
+        and readings.measured_at > completed.start_time
+        and readings.measured_at <= completed.end_time
+    where {{ ingested_since_last_run('readings.ingested_at') }}
+
+),
+
+touched_by_registrations as (
+
+    -- a late registration re-assigns a device: every user it ever belonged to is recomputed
+    select distinct completed.user_id, completed.workout_id, completed.session_id
+    from completed
+    left semi join assignments as owners
+        on completed.user_id = owners.user_id
+        and owners.device_id in (
+            select device_id from assignments
+            where {{ ingested_since_last_run('assignments.ingested_at') }}
+        )
+
+),
+
+touched as (
+
+    select * from touched_by_events
+    union
+    select * from touched_by_readings
+    union
+    select * from touched_by_registrations
+
+),
+
+---------- rules 5 and 7, for the touched workouts
+
+recomputed as (
+
+    select
+        completed.user_id,
+        completed.workout_id,
+        completed.session_id,
+        completed.start_time,
+        completed.end_time,
+        readings.device_id,
+        readings.measured_at,
+        readings.heartrate,
+        greatest(completed.ingested_at, assignments.ingested_at, readings.ingested_at)
+            as ingested_at,
+        false as is_removed
+    from completed
+    left semi join touched
+        on completed.user_id = touched.user_id
+        and completed.workout_id = touched.workout_id
+        and completed.session_id = touched.session_id
+    inner join assignments
+        on completed.user_id = assignments.user_id
+    inner join readings
+        on assignments.device_id = readings.device_id
+        and readings.measured_at > completed.start_time
+        and readings.measured_at <= completed.end_time
+        and (assignments.device_valid_from is null
+             or readings.measured_at >= assignments.device_valid_from)
+        and (assignments.device_valid_to is null
+             or readings.measured_at < assignments.device_valid_to)
+    where readings.is_valid
+
+)
+
+select * from recomputed
+
+{% if is_incremental() %}
+union all
+
+-- rows of touched workouts that no longer hold (re-paired, re-assigned or now invalid)
+select
+    current_rows.user_id,
+    current_rows.workout_id,
+    current_rows.session_id,
+    current_rows.start_time,
+    current_rows.end_time,
+    current_rows.device_id,
+    current_rows.measured_at,
+    current_rows.heartrate,
+    current_rows.ingested_at,
+    true as is_removed
+from {{ this }} as current_rows
+left semi join touched
+    on current_rows.user_id = touched.user_id
+    and current_rows.workout_id = touched.workout_id
+    and current_rows.session_id = touched.session_id
+left anti join recomputed
+    on current_rows.user_id = recomputed.user_id
+    and current_rows.workout_id = recomputed.workout_id
+    and current_rows.session_id = recomputed.session_id
+    and current_rows.start_time = recomputed.start_time
+    and current_rows.device_id = recomputed.device_id
+    and current_rows.measured_at = recomputed.measured_at
+{% endif %}
