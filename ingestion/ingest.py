@@ -59,6 +59,8 @@ def extract_registrations(spark: SparkSession, settings: Settings) -> int:
         table_name=settings.registrations_table,
         bronze=target,
         lookback=timedelta(seconds=settings.registrations_lookback_seconds),
+        attempts=settings.registrations_retry_attempts,
+        backoff=settings.registrations_retry_backoff_seconds,
     )
 
 

@@ -128,15 +128,22 @@ def extract(
     table_name: str,
     bronze: Path,
     lookback: timedelta,
+    attempts: int = 5,
+    backoff: float = 2.0,
 ) -> int:
-    """Land registration rows not yet in bronze; returns how many rows were read."""
+    """Land registration rows not yet in bronze; returns how many were new (none: no commit)."""
     latest = watermark(spark, bronze, table_name)
     since = latest - lookback if latest is not None else None
-    rows = read_rows(url, table_name, since)
+    rows = read_rows(url, table_name, since, attempts=attempts, backoff=backoff)
     log.info(
-        "Registrations: read %d row(s) from %s since %s", len(rows), table_name,
+        "Registrations: %d row(s) in %s since %s", len(rows), table_name,
         since.isoformat() if since else "the beginning",
     )
-    if rows:
-        insert_new(bronze, rows_to_frame(spark, rows, table_name), REGISTRATION_KEY)
-    return len(rows)
+    if not rows:
+        return 0
+    landed = spark.read.format("delta").load(str(bronze)).select(*REGISTRATION_KEY)
+    new = rows_to_frame(spark, rows, table_name).join(landed, REGISTRATION_KEY, "left_anti")
+    count = new.count()
+    if count:
+        insert_new(bronze, new, REGISTRATION_KEY)
+    return count

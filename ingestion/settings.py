@@ -66,6 +66,8 @@ class Settings(BaseSettings):
         ge=0,
         description="How far behind the watermark each extraction looks again for rows committed late.",
     )
+    registrations_retry_attempts: int = Field(default=5, ge=1)
+    registrations_retry_backoff_seconds: float = Field(default=2.0, ge=0)
     topics: Topics = Field(default_factory=Topics)
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+from pathlib import Path
 
 from delta import configure_spark_with_delta_pip
 from pyspark.sql import SparkSession
@@ -12,6 +14,11 @@ from ingestion.settings import Settings
 log = logging.getLogger(__name__)
 
 KAFKA_PACKAGE = "org.apache.spark:spark-sql-kafka-0-10_2.13:4.2.0"
+LOG4J_CONF = Path(__file__).parent / "conf" / "log4j2.properties"
+#: The jars Ivy resolved at the first start, so later starts skip resolution.
+JARS_CACHE = Path(
+    os.environ.get("LAKEHOUSE_JARS_CACHE", Path.home() / ".cache" / "smartwatch-lakehouse" / "jars.txt")
+)
 
 
 def spark_conf(settings: Settings, *, with_metastore: bool) -> dict[str, str]:
@@ -27,7 +34,10 @@ def spark_conf(settings: Settings, *, with_metastore: bool) -> dict[str, str]:
         "spark.sql.shuffle.partitions": str(settings.shuffle_partitions),
         "spark.default.parallelism": "2",
         "spark.driver.memory": settings.driver_memory,
-        "spark.driver.extraJavaOptions": f"-Duser.timezone=UTC -Dderby.system.home={settings.root}",
+        "spark.driver.extraJavaOptions": (
+            f"-Duser.timezone=UTC -Dderby.system.home={settings.root} "
+            f"-Dlog4j2.configurationFile={LOG4J_CONF.as_uri()}"
+        ),
         "spark.executor.extraJavaOptions": "-Duser.timezone=UTC",
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
@@ -54,9 +64,30 @@ def build_spark(settings: Settings, *, app_name: str, with_metastore: bool) -> S
         builder = builder.config(key, value)
     if with_metastore:
         builder = builder.enableHiveSupport()
-    builder = configure_spark_with_delta_pip(builder, extra_packages=[KAFKA_PACKAGE])
-    log.info("Starting Spark (%s, env %s); the first start downloads jars", settings.spark_master,
-             settings.env.value)
+    cached = cached_jars()
+    if cached:
+        builder = builder.config("spark.jars", ",".join(cached))
+    else:
+        log.info("Resolving the Delta and Kafka jars from Maven Central (first start only)")
+        builder = configure_spark_with_delta_pip(builder, extra_packages=[KAFKA_PACKAGE])
+    log.info("Starting Spark (%s, env %s)", settings.spark_master, settings.env.value)
     spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel("WARN")
+    if not cached:
+        remember_jars(spark.sparkContext.getConf().get("spark.jars", ""))
     return spark
+
+
+def cached_jars() -> list[str]:
+    """Jar files resolved by an earlier start, if every one of them is still there."""
+    if not JARS_CACHE.exists():
+        return []
+    jars = JARS_CACHE.read_text().split()
+    present = all(Path(j.removeprefix("file:")).exists() for j in jars)
+    return jars if jars and present else []
+
+
+def remember_jars(spark_jars: str) -> None:
+    jars = [j for j in spark_jars.split(",") if j]
+    if jars:
+        JARS_CACHE.parent.mkdir(parents=True, exist_ok=True)
+        JARS_CACHE.write_text("\n".join(jars) + "\n")

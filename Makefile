@@ -1,0 +1,35 @@
+# Smartwatch lakehouse: `make demo` runs the pipeline end to end, `make test` runs every test.
+# Both create .venv and install the project on first use; the first Spark start fetches the Delta
+# and Kafka jars from Maven Central (cached in ~/.ivy2.5.2 afterwards).
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint clean help
+
+help:
+	@echo "make demo   simulate, ingest and build on the embedded default (env dev)"
+	@echo "make test   run the whole test suite (env test, under a temporary folder)"
+	@echo "make lint   ruff"
+	@echo "make clean  remove local state (.lakehouse/) and build output"
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/lakehouse demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check ingestion tests
+	$(BIN)/ruff format --check ingestion tests
+
+clean:
+	rm -rf .lakehouse target logs build dist *.egg-info

@@ -1,0 +1,45 @@
+"""One local SparkSession (Delta, metastore, UTC) for the whole test run."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ["TZ"] = "UTC"
+time.tzset()
+
+from ingestion.settings import Settings, load_settings  # noqa: E402
+from ingestion.spark import build_spark  # noqa: E402
+
+
+def scenario_settings(home: Path, **overrides) -> Settings:
+    """Settings of the `test` environment rooted at ``home`` (one folder per scenario)."""
+    return load_settings(env="test", home=home, shuffle_partitions=2, driver_memory="2g",
+                         **overrides)
+
+
+@pytest.fixture(scope="session")
+def session_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("lakehouse")
+
+
+@pytest.fixture(scope="session")
+def spark(session_home: Path) -> Iterator:
+    session = build_spark(scenario_settings(session_home), app_name="lakehouse-tests",
+                          with_metastore=True)
+    yield session
+    session.stop()
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def settings(home: Path) -> Settings:
+    return scenario_settings(home)

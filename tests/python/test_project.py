@@ -1,0 +1,46 @@
+"""The project's promises about itself: two commands, CI runs the tests, profiles match Spark."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+import yaml
+from jinja2 import Template
+
+from ingestion.settings import REPO_ROOT, load_settings
+from ingestion.spark import spark_conf
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (REPO_ROOT / "README.md").read_text()
+    commands = re.findall(r"^```(?:bash|sh)\n(.*?)```", readme, flags=re.S | re.M)
+    first_two = [line for block in commands[:2] for line in block.strip().splitlines()]
+    assert first_two == ["make demo", "make test"]
+    ci = (REPO_ROOT / ".ci" / "run").read_text()
+    assert re.search(r"^exec make test$", ci, flags=re.M)
+
+
+def test_make_test_runs_pytest():
+    dry_run = subprocess.run(["make", "-n", "-W", "pyproject.toml", "test"], cwd=REPO_ROOT,
+                             capture_output=True, text=True, check=True).stdout
+    assert dry_run.strip().splitlines()[-1] == ".venv/bin/python -m pytest"
+
+
+def test_local_profile_mirrors_the_session_factory(tmp_path):
+    """dbt (plain `dbt build`) and the CLI must start Spark the same way."""
+    env = {"LAKEHOUSE_HOME": str(tmp_path), "LAKEHOUSE_ENV": "dev"}
+    raw = yaml.safe_load((REPO_ROOT / "profiles" / "profiles.yml").read_text())
+    params = raw["smartwatch_lakehouse"]["outputs"]["local"]["server_side_parameters"]
+
+    def env_var(name, default=None):
+        return env.get(name, default)
+
+    rendered = {k: Template(str(v)).render(env_var=env_var) for k, v in params.items()}
+    expected = spark_conf(load_settings(env="dev", home=tmp_path), with_metastore=True)
+    # the profile adds what PySpark's builder sets in the factory; log config is the CLI's own
+    expected["spark.driver.extraJavaOptions"] = expected["spark.driver.extraJavaOptions"].split(
+        " -Dlog4j2")[0]
+    assert {k: rendered[k] for k in expected} == expected
+    assert rendered["spark.master"] == "local[2]"
+    assert "io.delta:delta-spark_4.2_2.13:4.4.0" in rendered["spark.jars.packages"]
