@@ -42,9 +42,8 @@ def run_dbt(settings: Settings, command: Sequence[str]) -> None:
              settings.env.value)
     result = dbtRunner().invoke(args)
     if result.exception is not None:
-        raise LakehouseError(f"dbt {command[0]} could not run: {result.exception}") from (
-            result.exception
-        )
+        detail = " ".join(str(result.exception).split())
+        raise LakehouseError(f"dbt {command[0]} could not run: {detail}") from result.exception
     if not result.success:
         failed = [
             f"{r.node.name} ({r.status})"

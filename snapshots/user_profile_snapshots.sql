@@ -3,7 +3,7 @@
 {{ config(
     unique_key='user_id',
     strategy='check',
-    check_cols=['is_deleted', 'valid_from'],
+    check_cols=['is_deleted', 'updated_at'],
     file_format='delta',
 ) }}
 

@@ -42,7 +42,9 @@ select
     completed.workout_id,
     completed.session_id,
     {{ minutes_between('members.login', 'members.logout') }} as minutes_in_gym,
-    {{ minutes_between('completed.start_time', 'completed.end_time') }} as minutes_exercising
+    {{ minutes_between('completed.start_time', 'completed.end_time') }} as minutes_exercising,
+    members.login,
+    completed.start_time
 from members
 inner join completed
     on members.user_id = completed.user_id
