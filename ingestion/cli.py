@@ -47,9 +47,8 @@ def cli(ctx: click.Context, env, home, config_file, verbose) -> None:
         format="%(message)s",
         handlers=[RichHandler(console=err_console, show_path=False, rich_tracebacks=verbose)],
     )
-    # SQLQueryContextLogger repeats every failed query's JVM stack; dbt reports the error itself.
-    for noisy in ("py4j", "urllib3", "SQLQueryContextLogger"):
-        logging.getLogger(noisy).setLevel(logging.CRITICAL if noisy[0].isupper() else logging.WARNING)
+    for noisy in ("py4j", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     ctx.obj = {"env": env, "home": home, "config_file": config_file}
     ctx.meta["verbose"] = verbose
 

@@ -70,6 +70,9 @@ def build_spark(settings: Settings, *, app_name: str, with_metastore: bool) -> S
     else:
         log.info("Resolving the Delta and Kafka jars from Maven Central (first start only)")
         builder = configure_spark_with_delta_pip(builder, extra_packages=[KAFKA_PACKAGE])
+    # PySpark's query-context logger repeats every failed query's JVM stack trace as JSON; the
+    # caller (dbt, the CLI) reports the error itself.
+    logging.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)
     log.info("Starting Spark (%s, env %s)", settings.spark_master, settings.env.value)
     spark = builder.getOrCreate()
     if not cached:

@@ -117,6 +117,7 @@ class _Builder:
         self.registrations: list[Registration] = []
         self.bad_lines: list[tuple[int, str]] = []
         self.next_device = 500_001
+        self.second_hand_users = 0
 
     # Arrival ---------------------------------------------------------------------------------
     def wave_of(self, t: float) -> int:
@@ -278,6 +279,8 @@ class _Builder:
                               anomaly="late_registration" if late else None,
                               wave=self.c.waves if late else None)
                 self.resting(device[0], rest, cursor, at)
+                if rng.random() < 0.6:
+                    self.second_hand(device, at + rng.uniform(3600, DAY / 2))
                 cursor = at
                 device = new
             if rng.random() < 0.2:
@@ -302,6 +305,23 @@ class _Builder:
                 self.resting(device[0], rest, cursor, start)
                 cursor = stop
             day += 1
+        self.resting(device[0], rest, cursor, self.end)
+
+    def second_hand(self, device: tuple[int, str], at: float) -> None:
+        """A watch re-registered to a new owner, who wears it from then on."""
+        if at >= self.end:
+            return
+        self.second_hand_users += 1
+        user_id = 90_000 + self.second_hand_users
+        self.register(user_id, device, at, "database")
+        self.cdc("new", self.profile(user_id), user_id, at + 60)
+        rest = self.rng.uniform(55, 75)
+        day0 = self.t0 + ((at - self.t0) // DAY + 1) * DAY
+        cursor = at
+        if day0 < self.end:
+            start, stop = self.workout(user_id, device[0], device[1], rest, day0, 1, 9.0)
+            self.resting(device[0], rest, cursor, start)
+            cursor = stop
         self.resting(device[0], rest, cursor, self.end)
 
     def inject(self) -> None:
@@ -336,13 +356,16 @@ class _Builder:
         for r in sample:
             self.records.append(replace(r, wave=rng.randint(r.wave, self.c.waves),
                                         anomaly="resent"))
-        # Equal registration timestamp committed late to the database.
-        db = [r for r in self.registrations if r.channel == "database" and r.wave < self.c.waves]
-        for r in db[:2]:
-            twin = self.new_device()
-            self.registrations.append(Registration(
-                r.user_id, twin[0], twin[1], r.registered_at, r.wave + 1, "database",
-                "equal_timestamp_committed_late"))
+        # A row committed to the database after an extraction, with a timestamp equal to the
+        # latest one that extraction saw (the watermark).
+        for wave in range(1, self.c.waves):
+            seen = [r for r in self.registrations if r.channel == "database" and r.wave <= wave]
+            if seen:
+                latest = max(seen, key=lambda r: r.registered_at)
+                twin = self.new_device()
+                self.registrations.append(Registration(
+                    latest.user_id, twin[0], twin[1], latest.registered_at, wave + 1, "database",
+                    "equal_timestamp_committed_late"))
         # A registration repeated in a later export.
         exports = [r for r in self.registrations if r.channel == "export"]
         if exports and self.c.waves > 1:

@@ -1,0 +1,88 @@
+"""Read the pipeline's silver and gold tables in the oracle's row format."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import types as T
+
+from tests.python.oracle import GRAINS, _sort_key
+
+SILVER = ["users", "user_profile", "user_profile_history", "heart_rate", "workouts",
+          "completed_workouts", "workout_bpm", "gym_logs", "user_bins", "date_lookup",
+          "rejected_events"]
+GOLD = ["workout_bpm_summary", "gym_summary"]
+
+REASON_CLASSES = [
+    (r"^malformed JSON$", "malformed_json"),
+    (r"^value is not a JSON object$", "not_object"),
+    (r"^missing field ", "missing_field"),
+    (r"^wrong type for ", "wrong_type"),
+    (r"^unknown (update_type|action) ", "unknown_enum"),
+    (r"^dob is not a MM/dd/yyyy date", "bad_date"),
+    (r"^unknown topic ", "unknown_topic"),
+    (r"^not a Kafka record$", "not_kafka_record"),
+]
+
+
+def reason_class(reason: str) -> str:
+    for pattern, name in REASON_CLASSES:
+        if re.search(pattern, reason):
+            return name
+    raise AssertionError(f"rejection reason of no known class: {reason!r}")
+
+
+def _select(frame: DataFrame, columns: list[str]) -> DataFrame:
+    """Timestamps as epoch microseconds (exact, zone-free); other types as they are."""
+    types = {f.name: f.dataType for f in frame.schema.fields}
+    return frame.selectExpr(*[
+        f"unix_micros(`{c}`) as `{c}`" if isinstance(types[c], T.TimestampType) else f"`{c}`"
+        for c in columns
+    ])
+
+
+def read_table(spark: SparkSession, name: str, columns: list[str]) -> list[dict]:
+    layer = "gold" if name in GOLD else "silver"
+    wanted = [c for c in columns if c != "reason_class"]
+    if name == "rejected_events":
+        wanted.append("reason")
+    rows = [r.asDict() for r in _select(spark.table(f"{layer}.{name}"), wanted).collect()]
+    for row in rows:
+        if name == "rejected_events":
+            row["reason_class"] = reason_class(row.pop("reason"))
+        for key, value in row.items():
+            if isinstance(value, Decimal):
+                row[key] = value.quantize(Decimal("0.01"))
+    return sorted(rows, key=_sort_key(GRAINS[name]))
+
+
+PROFILE = ["first_name", "last_name", "dob", "sex", "gender", "street_address", "city", "state",
+           "zip"]
+#: The contract's columns of each table (CONTRACT.md sections 2 and 3).
+COLUMNS = {
+    "users": ["user_id", "device_id", "mac_address", "registered_at"],
+    "user_profile": ["user_id", *PROFILE, "updated_at"],
+    "user_profile_history": ["user_id", *PROFILE, "valid_from", "valid_to", "is_deleted"],
+    "heart_rate": ["device_id", "measured_at", "heartrate", "is_valid"],
+    "workouts": ["user_id", "workout_id", "session_id", "action", "event_at"],
+    "completed_workouts": ["user_id", "workout_id", "session_id", "start_time", "end_time"],
+    "workout_bpm": ["user_id", "workout_id", "session_id", "start_time", "end_time", "device_id",
+                    "measured_at", "heartrate"],
+    "gym_logs": ["mac_address", "gym", "login", "logout"],
+    "user_bins": ["user_id", "age", "gender", "city", "state"],
+    "date_lookup": ["date", "week", "year", "month", "dayofweek", "dayofmonth", "dayofyear",
+                    "week_part"],
+    "rejected_events": ["source", "topic", "partition", "offset", "value", "reason_class"],
+    "workout_bpm_summary": ["user_id", "workout_id", "session_id", "start_time", "end_time", "age",
+                            "gender", "city", "state", "min_bpm", "avg_bpm", "max_bpm",
+                            "num_recordings"],
+    "gym_summary": ["date", "gym", "mac_address", "user_id", "workout_id", "session_id",
+                    "minutes_in_gym", "minutes_exercising"],
+}
+
+
+def read_all(spark: SparkSession) -> dict[str, list[dict]]:
+    """Every silver and gold table of the contract, in the oracle's row format."""
+    return {name: read_table(spark, name, columns) for name, columns in COLUMNS.items()}
