@@ -257,5 +257,5 @@ def main() -> None:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         if not isinstance(exc, LakehouseError):
             message = f"{type(exc).__name__}: {message} (run again with --verbose for details)"
-        err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+        click.echo(f"error: {message}", err=True)
         sys.exit(1)

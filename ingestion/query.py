@@ -21,7 +21,8 @@ def as_text(frame: DataFrame) -> tuple[list[str], list[list[str | None]]]:
 
 def render_json(frame: DataFrame) -> str:
     """A JSON array of row objects (numbers stay numbers, timestamps are ISO-8601 UTC)."""
-    return "[" + ",\n".join(frame.toJSON().collect()) + "]"
+    rows = frame.select(F.to_json(F.struct(*[F.col(f"`{c}`") for c in frame.columns])))
+    return "[" + ",\n".join(row[0] for row in rows.collect()) + "]"
 
 
 def render_csv(columns: list[str], rows: list[list[str | None]]) -> str:

@@ -91,11 +91,9 @@ def landing_lines_to_records(lines: DataFrame) -> DataFrame:
     parsed = lines.where(F.trim(F.col("value")) != "").select(
         F.col("value").alias("raw"), F.col("source_file"), envelope.alias("e")
     )
+    # A record without a value (a tombstone) is still a Kafka record: silver rejects its value.
     is_envelope = (
-        F.col("e.topic").isNotNull()
-        & F.col("e.partition").isNotNull()
-        & F.col("e.offset").isNotNull()
-        & F.col("e.value").isNotNull()
+        F.col("e.topic").isNotNull() & F.col("e.partition").isNotNull() & F.col("e.offset").isNotNull()
     )
 
     def envelope_field(name: str) -> Column:

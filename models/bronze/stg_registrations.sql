@@ -25,8 +25,9 @@ exported as (
         ingested_at,
 
         ---------- registration
-        case when trim(user_id) rlike '^[0-9]+$' then cast(trim(user_id) as bigint) end as user_id,
-        case when trim(device_id) rlike '^[0-9]+$' then cast(trim(device_id) as bigint) end
+        case when trim(user_id) rlike '^[0-9]+$' then try_cast(trim(user_id) as bigint) end
+            as user_id,
+        case when trim(device_id) rlike '^[0-9]+$' then try_cast(trim(device_id) as bigint) end
             as device_id,
         lower(trim(mac_address)) as mac_address,
         case
@@ -36,9 +37,13 @@ exported as (
 
         ---------- quality
         case
-            when not coalesce(trim(user_id) rlike '^[0-9]+$', false)
+            when not coalesce(
+                trim(user_id) rlike '^[0-9]+$' and try_cast(trim(user_id) as bigint) is not null, false
+            )
                 then 'user_id is not an integer'
-            when not coalesce(trim(device_id) rlike '^[0-9]+$', false)
+            when not coalesce(
+                trim(device_id) rlike '^[0-9]+$' and try_cast(trim(device_id) as bigint) is not null, false
+            )
                 then 'device_id is not an integer'
             when not coalesce(
                 lower(trim(mac_address)) rlike '^[0-9a-f]{2}(:[0-9a-f]{2}){5}$', false

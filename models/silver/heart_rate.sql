@@ -2,6 +2,7 @@
     materialized='incremental',
     incremental_strategy='merge',
     unique_key=['device_id', 'measured_at'],
+    liquid_clustered_by=(['device_id', 'measured_at'] if target.type == 'databricks' else none),
 ) }}
 
 with

@@ -3,6 +3,7 @@
     incremental_strategy='merge',
     unique_key=['user_id', 'workout_id', 'session_id', 'start_time', 'device_id', 'measured_at'],
     post_hook="{{ delete_removed_rows() }}",
+    liquid_clustered_by=(['user_id', 'start_time'] if target.type == 'databricks' else none),
 ) }}
 
 with

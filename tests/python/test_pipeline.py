@@ -42,6 +42,25 @@ def assert_tables_equal(actual: dict, expected: dict) -> None:
             assert got_row == want_row, f"{name}: row differs"
 
 
+def assert_catalogue_complete(settings) -> None:
+    """dbt docs show every model with all its columns, each described."""
+    run_dbt(settings, ["docs", "generate"])
+    target = settings.root / "dbt" / "target"
+    manifest = json.loads((target / "manifest.json").read_text())
+    catalog = json.loads((target / "catalog.json").read_text())
+    models = {k: v for k, v in manifest["nodes"].items()
+              if v["resource_type"] in ("model", "snapshot")}
+    assert {m["name"] for m in models.values()} >= set(COLUMNS)
+    for key, model in models.items():
+        assert model["description"].strip(), f"{model['name']} has no description"
+        built = {c.lower() for c in catalog["nodes"][key]["columns"]}
+        documented = {c.lower(): v["description"] for c, v in model["columns"].items()}
+        if model["resource_type"] == "snapshot":
+            built = {c for c in built if not c.startswith("dbt_")}
+        assert built == set(documented), f"{model['name']}: columns and docs differ"
+        assert all(documented.values()), f"{model['name']}: a column has no description"
+
+
 def table_contents(spark) -> dict[str, list]:
     """Every column of every silver and gold table (bookkeeping columns included)."""
     layers = {"silver": SILVER, "gold": GOLD}
@@ -72,6 +91,10 @@ def test_waves_of_late_and_bad_data_give_the_oracle_tables(catalog, settings):
     before = table_contents(spark)
     run_dbt(settings, ["run", "--vars", json.dumps({"as_of_date": AS_OF.isoformat()})])
     assert table_contents(spark) == before
+
+    # the quality gates and the catalogue hold on the result
+    run_dbt(settings, ["source", "freshness"])
+    assert_catalogue_complete(settings)
 
     # a full refresh gives the tables the incremental runs built
     run_dbt(settings, ["run", "--full-refresh",

@@ -50,8 +50,11 @@ def test_landing_lines_keep_envelopes_and_raw_bad_lines(spark):
     millis = envelope(key=None, value="x", topic="gps", partition=0, offset=9,
                       timestamp=1678451168250)
     no_offset = envelope(key="1", value="{}", topic="bpm", partition=0)
+    tombstone = envelope(key="3", value=None, topic="bpm", partition=0, offset=4,
+                         timestamp=1678451168)
     lines = spark.createDataFrame(
-        [(good, "f1"), (millis, "f1"), ("not json", "f2"), (no_offset, "f2"), ("   ", "f2")],
+        [(good, "f1"), (millis, "f1"), ("not json", "f2"), (no_offset, "f2"), ("   ", "f2"),
+         (tombstone, "f2")],
         "value string, source_file string",
     )
     result = landing_lines_to_records(lines)
@@ -64,6 +67,8 @@ def test_landing_lines_keep_envelopes_and_raw_bad_lines(spark):
             (f"file:f2#{sha256('not json')}", None, None, None, None, None, None, "not json",
              "landing", "f2"),
             (f"file:f2#{sha256(no_offset)}", None, None, None, None, None, None, no_offset,
+             "landing", "f2"),
+            ("bpm/0/4", "bpm", 0, 4, "3", None, datetime(2023, 3, 10, 12, 26, 8), tombstone,
              "landing", "f2"),
         ],
         RECORD_SCHEMA,
