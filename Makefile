@@ -7,13 +7,28 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint clean help
+.PHONY: demo test lint clean help system-deps
 
 help:
 	@echo "make demo   simulate, ingest and build on the embedded default (env dev)"
 	@echo "make test   run the whole test suite (env test, under a temporary folder)"
 	@echo "make lint   ruff"
 	@echo "make clean  remove local state (.lakehouse/) and build output"
+
+# System packages the tests use: Java 17 and Maven (Spark, the Kafka broker), PostgreSQL (the
+# registration extractor against a real server). Installed with apt when missing.
+SYSTEM_PACKAGES := openjdk-17-jre-headless:java maven:mvn postgresql:/usr/lib/postgresql
+
+system-deps:
+	@missing=""; for entry in $(SYSTEM_PACKAGES); do \
+	  package=$${entry%%:*}; probe=$${entry#*:}; \
+	  if ! command -v $$probe >/dev/null 2>&1 && [ ! -e $$probe ]; then missing="$$missing $$package"; fi; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,7 +39,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/lakehouse demo
 
-test: $(STAMP)
+test: system-deps $(STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

@@ -37,7 +37,7 @@ def ensure_table(spark: SparkSession, name: str, path: Path) -> None:
 
 
 def insert_new(target: Path, batch: DataFrame, keys: list[str]) -> None:
-    """Insert the rows of ``batch`` whose ``keys`` are not in ``target`` yet (batch deduplicated)."""
+    """Insert the rows of ``batch`` whose ``keys`` are not in ``target`` yet."""
     condition = " and ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
     (
         DeltaTable.forPath(batch.sparkSession, str(target))
@@ -46,4 +46,3 @@ def insert_new(target: Path, batch: DataFrame, keys: list[str]) -> None:
         .whenNotMatchedInsertAll()
         .execute()
     )
-

@@ -27,17 +27,32 @@ def _settings(ctx: click.Context, **overrides) -> Settings:
 def _spark(settings: Settings, *, with_metastore: bool):
     from ingestion.spark import build_spark
 
-    return build_spark(settings, app_name=f"lakehouse-{settings.env.value}",
-                       with_metastore=with_metastore)
+    return build_spark(
+        settings, app_name=f"lakehouse-{settings.env.value}", with_metastore=with_metastore
+    )
 
 
 @click.group()
-@click.option("--env", "env", type=click.Choice([e.value for e in Env]), default=None,
-              help="Environment (default: dev, or LAKEHOUSE_ENV).")
-@click.option("--home", type=click.Path(path_type=Path), default=None,
-              help="Root of local state (default: .lakehouse/ in the repository, or LAKEHOUSE_HOME).")
-@click.option("--config", "config_file", type=click.Path(path_type=Path, exists=True), default=None,
-              help="TOML settings file.")
+@click.option(
+    "--env",
+    "env",
+    type=click.Choice([e.value for e in Env]),
+    default=None,
+    help="Environment (default: dev, or LAKEHOUSE_ENV).",
+)
+@click.option(
+    "--home",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Root of local state (default: .lakehouse/ in the repository, or LAKEHOUSE_HOME).",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path, exists=True),
+    default=None,
+    help="TOML settings file.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging and full tracebacks.")
 @click.pass_context
 def cli(ctx: click.Context, env, home, config_file, verbose) -> None:
@@ -55,18 +70,30 @@ def cli(ctx: click.Context, env, home, config_file, verbose) -> None:
 
 def env_option(f):
     """``--env`` accepted after the sub-command too (``lakehouse sql --env dev ...``)."""
+
     def store(ctx: click.Context, _param, value):
         if value is not None:
             ctx.obj["env"] = value
         return value
 
-    return click.option("--env", type=click.Choice([e.value for e in Env]), default=None,
-                        expose_value=False, callback=store, help="Environment.")(f)
+    return click.option(
+        "--env",
+        type=click.Choice([e.value for e in Env]),
+        default=None,
+        expose_value=False,
+        callback=store,
+        help="Environment.",
+    )(f)
 
 
 def landing_option(f):
-    return click.option("--landing", "landing_dir", type=click.Path(path_type=Path), default=None,
-                        help="Landing zone with kafka/ and registrations/ (default: <env>/landing).")(f)
+    return click.option(
+        "--landing",
+        "landing_dir",
+        type=click.Path(path_type=Path),
+        default=None,
+        help="Landing zone with kafka/ and registrations/ (default: <env>/landing).",
+    )(f)
 
 
 # simulate ---------------------------------------------------------------------------------------
@@ -76,26 +103,87 @@ def landing_option(f):
 @click.option("--users", default=20, show_default=True, type=click.IntRange(min=1))
 @click.option("--days", default=3, show_default=True, type=click.IntRange(min=1))
 @click.option("--seed", default=7, show_default=True, type=int)
-@click.option("--start", default="2023-03-01", show_default=True, help="First day (UTC), YYYY-MM-DD.")
-@click.option("--waves", default=1, show_default=True, type=click.IntRange(min=1),
-              help="Arrival waves the days are split into.")
-@click.option("--wave", "only_wave", default=None, type=click.IntRange(min=1),
-              help="Write only this wave (the same seed regenerates the same data).")
-@click.option("--anomalies/--clean", default=True, show_default=True,
-              help="Inject duplicates, late events and bad input.")
+@click.option(
+    "--start", default="2023-03-01", show_default=True, help="First day (UTC), YYYY-MM-DD."
+)
+@click.option(
+    "--waves",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Arrival waves the days are split into.",
+)
+@click.option(
+    "--wave",
+    "only_wave",
+    default=None,
+    type=click.IntRange(min=1),
+    help="Write only this wave (the same seed regenerates the same data).",
+)
+@click.option(
+    "--anomalies/--clean",
+    default=True,
+    show_default=True,
+    help="Inject duplicates, late events and bad input.",
+)
 @click.option("--registrations-url", default=None, help="SQLAlchemy URL of the registration DB.")
+@click.option(
+    "--kafka",
+    is_flag=True,
+    help="Publish the Kafka records to the broker instead of writing landing files.",
+)
+@click.option(
+    "--rate",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="With --kafka: records per second (default: as fast as possible).",
+)
 @click.pass_context
-def simulate(ctx, landing_dir, users, days, seed, start, waves, only_wave, anomalies,
-             registrations_url) -> None:
-    """Generate landing files, registration rows and their ground truth."""
+def simulate(
+    ctx,
+    landing_dir,
+    users,
+    days,
+    seed,
+    start,
+    waves,
+    only_wave,
+    anomalies,
+    registrations_url,
+    kafka,
+    rate,
+) -> None:
+    """Generate landing files (or Kafka records), registration rows and their ground truth."""
     settings = _settings(ctx, landing_dir=landing_dir, registrations_url=registrations_url)
-    _simulate(settings, users=users, days=days, seed=seed, start=start, waves=waves,
-              only_wave=only_wave, anomalies=anomalies)
+    _simulate(
+        settings,
+        users=users,
+        days=days,
+        seed=seed,
+        start=start,
+        waves=waves,
+        only_wave=only_wave,
+        anomalies=anomalies,
+        kafka=kafka,
+        rate=rate,
+    )
 
 
-def _simulate(settings: Settings, *, users: int, days: int, seed: int, start: str, waves: int,
-              only_wave: int | None, anomalies: bool) -> None:
+def _simulate(
+    settings: Settings,
+    *,
+    users: int,
+    days: int,
+    seed: int,
+    start: str,
+    waves: int,
+    only_wave: int | None,
+    anomalies: bool,
+    kafka: bool = False,
+    rate: float | None = None,
+) -> None:
     from ingestion.simulator import SimulationConfig, generate
+    from ingestion.simulator.produce import publish
     from ingestion.simulator.write import write_wave
 
     try:
@@ -105,28 +193,75 @@ def _simulate(settings: Settings, *, users: int, days: int, seed: int, start: st
     if only_wave is not None and only_wave > waves:
         raise LakehouseError(f"--wave {only_wave} is beyond --waves {waves}: pick 1..{waves}")
     try:
-        config = SimulationConfig(seed=seed, users=users, days=days, waves=waves,
-                                  start=first_day, anomalies=anomalies,
-                                  topics=settings.topics.model_dump())
+        config = SimulationConfig(
+            seed=seed,
+            users=users,
+            days=days,
+            waves=waves,
+            start=first_day,
+            anomalies=anomalies,
+            topics=settings.topics.model_dump(),
+        )
         dataset = generate(config)
     except ValueError as exc:
         raise LakehouseError(f"cannot simulate: {exc}") from exc
     chosen = [only_wave] if only_wave else list(range(1, waves + 1))
+    targets = {
+        "landing": settings.landing,
+        "db_url": settings.registrations_db_url,
+        "table_name": settings.registrations_table,
+        "truth": settings.truth_dir,
+    }
     for wave in track(chosen, description="Writing waves", console=err_console):
-        write_wave(dataset, wave, landing=settings.landing, db_url=settings.registrations_db_url,
-                   table_name=settings.registrations_table, truth=settings.truth_dir)
-    log.info("Landing zone: %s; registration DB: %s; ground truth: %s", settings.landing,
-             settings.registrations_db_url, settings.truth_dir)
+        if kafka:
+            publish(dataset, wave, bootstrap=settings.kafka_bootstrap_servers, rate=rate, **targets)
+        else:
+            write_wave(dataset, wave, **targets)
+    log.info(
+        "Landing zone: %s; registration DB: %s; ground truth: %s",
+        settings.landing,
+        settings.registrations_db_url,
+        settings.truth_dir,
+    )
+
+
+# kafka -----------------------------------------------------------------------------------------
+@cli.command()
+@env_option
+@click.argument("action", type=click.Choice(["start", "stop", "status"]))
+@click.pass_context
+def kafka(ctx, action) -> None:
+    """Start, stop or show the local single-node Kafka broker (KRaft, 127.0.0.1)."""
+    from ingestion import broker
+
+    settings = _settings(ctx)
+    local = broker.Broker.of(settings)
+    if action == "start":
+        broker.start(local)
+        broker.create_topics(local.bootstrap, settings.topics.names())
+    elif action == "stop":
+        broker.stop(local)
+    else:
+        pid = broker.running_pid(local)
+        click.echo(f"running on {local.bootstrap} (pid {pid})" if pid else "not running")
 
 
 # ingest ----------------------------------------------------------------------------------------
 @cli.command()
 @env_option
 @landing_option
-@click.option("--once/--stream", default=True, show_default=True,
-              help="Drain what is available and stop (availableNow), or run continuously.")
-@click.option("--kafka/--no-kafka", default=False, show_default=True,
-              help="Also read the Kafka broker's topics.")
+@click.option(
+    "--once/--stream",
+    default=True,
+    show_default=True,
+    help="Drain what is available and stop (availableNow), or run continuously.",
+)
+@click.option(
+    "--kafka/--no-kafka",
+    default=False,
+    show_default=True,
+    help="Also read the Kafka broker's topics.",
+)
 @click.option("--registrations-url", default=None, help="SQLAlchemy URL of the registration DB.")
 @click.pass_context
 def ingest(ctx, landing_dir, once, kafka, registrations_url) -> None:
@@ -150,8 +285,12 @@ def _ingest(spark, settings: Settings, *, once: bool, kafka: bool) -> None:
 # build -----------------------------------------------------------------------------------------
 @cli.command(context_settings={"ignore_unknown_options": True})
 @env_option
-@click.option("--target", "dbt_target", default=None,
-              help="dbt target (default: local; dev/test/prod are the Databricks targets).")
+@click.option(
+    "--target",
+    "dbt_target",
+    default=None,
+    help="dbt target (default: local; dev/test/prod are the Databricks targets).",
+)
 @click.argument("dbt_args", nargs=-1, type=click.UNPROCESSED)
 @click.pass_context
 def build(ctx, dbt_target, dbt_args) -> None:
@@ -186,8 +325,13 @@ def run(ctx, landing_dir) -> None:
 # sql -------------------------------------------------------------------------------------------
 @cli.command()
 @env_option
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
-              show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "json"]),
+    default="table",
+    show_default=True,
+)
 @click.argument("query")
 @click.pass_context
 def sql(ctx, fmt, query) -> None:
@@ -208,8 +352,9 @@ def sql(ctx, fmt, query) -> None:
         columns, rows = as_text(frame)
     except PySparkException as exc:
         first = str(exc).strip().splitlines()[0]
-        raise LakehouseError(f"query failed: {first}; list tables with "
-                             "\"show tables in silver\" (or bronze, gold)") from exc
+        raise LakehouseError(
+            f'query failed: {first}; list tables with "show tables in silver" (or bronze, gold)'
+        ) from exc
     if fmt == "csv":
         click.echo(render_csv(columns, rows), nl=False)
         return
@@ -232,8 +377,16 @@ def demo(ctx, users, days, seed) -> None:
     from ingestion.demo import summary
 
     settings = _settings(ctx)
-    _simulate(settings, users=users, days=days, seed=seed, start="2023-03-01", waves=1,
-              only_wave=None, anomalies=True)
+    _simulate(
+        settings,
+        users=users,
+        days=days,
+        seed=seed,
+        start="2023-03-01",
+        waves=1,
+        only_wave=None,
+        anomalies=True,
+    )
     spark = _spark(settings, with_metastore=True)
     _ingest(spark, settings, once=True, kafka=False)
     _build(settings, [], spark)

@@ -16,14 +16,19 @@ PROFILES_DIR = REPO_ROOT / "profiles"
 
 
 def dbt_args(settings: Settings, command: Sequence[str]) -> list[str]:
-    """dbt CLI arguments for ``command`` on this environment's target, state kept per environment."""
+    """dbt arguments for ``command`` on this environment's target and state folder."""
     return [
         *command,
-        "--project-dir", str(PROJECT_DIR),
-        "--profiles-dir", str(PROFILES_DIR),
-        "--target", settings.dbt_target,
-        "--target-path", str(settings.root / "dbt" / "target"),
-        "--log-path", str(settings.root / "dbt" / "logs"),
+        "--project-dir",
+        str(PROJECT_DIR),
+        "--profiles-dir",
+        str(PROFILES_DIR),
+        "--target",
+        settings.dbt_target,
+        "--target-path",
+        str(settings.root / "dbt" / "target"),
+        "--log-path",
+        str(settings.root / "dbt" / "logs"),
     ]
 
 
@@ -38,8 +43,9 @@ def run_dbt(settings: Settings, command: Sequence[str]) -> None:
         )
     os.environ.update(settings.dbt_env())
     args = dbt_args(settings, command)
-    log.info("dbt %s (target %s, env %s)", " ".join(command), settings.dbt_target,
-             settings.env.value)
+    log.info(
+        "dbt %s (target %s, env %s)", " ".join(command), settings.dbt_target, settings.env.value
+    )
     result = dbtRunner().invoke(args)
     if result.exception is not None:
         detail = " ".join(str(result.exception).split())

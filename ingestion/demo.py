@@ -22,11 +22,14 @@ def table_counts(spark: SparkSession) -> list[tuple[str, str, int]]:
 
 def summary(spark: SparkSession, settings: Settings) -> str:
     lines = [f"Environment {settings.env.value}: state under {settings.root}", ""]
-    lines += [f"  {layer}.{table:<28} {rows:>10,} rows" for layer, table, rows in table_counts(spark)]
+    lines += [
+        f"  {layer}.{table:<28} {rows:>10,} rows" for layer, table, rows in table_counts(spark)
+    ]
+    cli = f".venv/bin/lakehouse sql --env {settings.env.value}"
     lines += [
         "",
         "Query it:",
-        f'  .venv/bin/lakehouse sql --env {settings.env.value} "select * from gold.workout_bpm_summary limit 10"',
-        f'  .venv/bin/lakehouse sql --env {settings.env.value} --format json "select * from gold.gym_summary"',
+        f'  {cli} "select * from gold.workout_bpm_summary limit 10"',
+        f'  {cli} --format json "select * from gold.gym_summary"',
     ]
     return "\n".join(lines)

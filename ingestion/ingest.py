@@ -40,7 +40,7 @@ def streams(
         landing.landing_registration_stream(spark, settings),
     ]
     if kafka:
-        found.append(landing.broker_kafka_stream(spark, settings))
+        found.append(landing.broker_kafka_stream(spark, settings, after_batch))
     return found
 
 
@@ -50,8 +50,9 @@ def extract_registrations(spark: SparkSession, settings: Settings) -> int:
     ensure_table(spark, "registrations", target)
     default_db = settings.root / "registrations.db"
     if settings.registrations_url is None and not default_db.exists():
-        log.info("No registration database at %s (set LAKEHOUSE_REGISTRATIONS_URL): skipped",
-                 default_db)
+        log.info(
+            "No registration database at %s (set LAKEHOUSE_REGISTRATIONS_URL): skipped", default_db
+        )
         return 0
     return registrations.extract(
         spark,
@@ -87,7 +88,9 @@ def ingest_continuously(
     stop = stop or threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    queries = [landing.start(s, settings, once=False) for s in streams(spark, settings, kafka=kafka)]
+    queries = [
+        landing.start(s, settings, once=False) for s in streams(spark, settings, kafka=kafka)
+    ]
     interval = _seconds(settings.trigger_interval)
     try:
         while not stop.is_set():

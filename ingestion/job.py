@@ -31,12 +31,15 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     args = parse_args(argv)
     settings = load_settings(
-        env=args.env, home=args.home, landing_dir=args.landing_dir,
+        env=args.env,
+        home=args.home,
+        landing_dir=args.landing_dir,
         kafka_bootstrap_servers=args.kafka_bootstrap_servers,
         trigger_interval=args.trigger_interval,
     )
-    spark = build_spark(settings, app_name=f"lakehouse-ingest-{settings.env.value}",
-                        with_metastore=False)
+    spark = build_spark(
+        settings, app_name=f"lakehouse-ingest-{settings.env.value}", with_metastore=False
+    )
     if args.mode == "once":
         ingest_once(spark, settings, kafka=args.kafka)
     else:

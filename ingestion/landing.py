@@ -75,7 +75,9 @@ def landing_kafka_stream(
     )
 
 
-def broker_kafka_stream(spark: SparkSession, settings: Settings) -> Stream:
+def broker_kafka_stream(
+    spark: SparkSession, settings: Settings, after_batch: BatchHook | None = None
+) -> Stream:
     """Topics of the Kafka broker into ``bronze.kafka_records``."""
     rows = (
         spark.readStream.format("kafka")
@@ -90,12 +92,12 @@ def broker_kafka_stream(spark: SparkSession, settings: Settings) -> Stream:
         name="kafka",
         source=kafka_rows_to_records(rows),
         table="kafka_records",
-        sink=kafka_record_sink(settings.bronze_table_path("kafka_records")),
+        sink=kafka_record_sink(settings.bronze_table_path("kafka_records"), after_batch),
     )
 
 
 def landing_registration_stream(spark: SparkSession, settings: Settings) -> Stream:
-    """Registration CSV exports of ``<landing>/registrations`` into ``bronze.registration_exports``."""
+    """Registration CSVs of ``<landing>/registrations`` into ``bronze.registration_exports``."""
     folder = settings.landing / "registrations"
     folder.mkdir(parents=True, exist_ok=True)
     rows = (
@@ -129,8 +131,12 @@ def start(stream: Stream, settings: Settings, *, once: bool) -> StreamingQuery:
         query = writer.start(str(target))
     else:
         query = writer.foreachBatch(stream.sink).start()
-    log.info("Started stream %s -> bronze.%s (%s)", stream.name, stream.table,
-             "availableNow" if once else f"every {settings.trigger_interval}")
+    log.info(
+        "Started stream %s -> bronze.%s (%s)",
+        stream.name,
+        stream.table,
+        "availableNow" if once else f"every {settings.trigger_interval}",
+    )
     return query
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 
-
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -31,5 +30,3 @@ def render_csv(columns: list[str], rows: list[list[str | None]]) -> str:
     writer.writerow(columns)
     writer.writerows(rows)
     return buffer.getvalue()
-
-

@@ -1,10 +1,10 @@
 """Incremental extraction of the device-registration table through SQLAlchemy.
 
-The watermark is never stored apart from the data: it is the latest registration time already in
-bronze. Each run reads rows at or after ``watermark - lookback`` and inserts only rows whose full key
-is not in bronze yet, so a row committed late with a timestamp equal to (or, within the lookback,
-older than) the watermark is picked up, and no row is ever loaded twice. A crash between reading and
-writing leaves bronze, hence the watermark, unchanged.
+The watermark is never stored apart from the data: it is the latest registration time already
+in bronze. Each run reads rows at or after ``watermark - lookback`` and inserts only rows whose
+full key is not in bronze yet, so a row committed late with a timestamp equal to (or, within
+the lookback, older than) the watermark is picked up, and no row is ever loaded twice. A crash
+between reading and writing leaves bronze, hence the watermark, unchanged.
 """
 
 from __future__ import annotations
@@ -51,9 +51,7 @@ def extraction_query(table: sa.Table, since: datetime | None) -> sa.Select:
     return stmt.order_by(table.c.registration_timestamp)
 
 
-def rows_to_frame(
-    spark: SparkSession, rows: Iterable[Sequence], source_table: str
-) -> DataFrame:
+def rows_to_frame(spark: SparkSession, rows: Iterable[Sequence], source_table: str) -> DataFrame:
     """Database rows to a bronze registrations DataFrame (timestamps exact to the microsecond)."""
     data = [
         (int(u), int(d), str(m), to_utc_micros(ts) if ts is not None else None)
@@ -113,7 +111,10 @@ def read_rows(
                 delay = backoff * 2 ** (attempt - 1)
                 log.warning(
                     "Registration database unavailable (attempt %d/%d): %s; retrying in %.0fs",
-                    attempt, attempts, exc.orig, delay,
+                    attempt,
+                    attempts,
+                    exc.orig,
+                    delay,
                 )
                 time.sleep(delay)
     finally:
@@ -136,7 +137,9 @@ def extract(
     since = latest - lookback if latest is not None else None
     rows = read_rows(url, table_name, since, attempts=attempts, backoff=backoff)
     log.info(
-        "Registrations: %d row(s) in %s since %s", len(rows), table_name,
+        "Registrations: %d row(s) in %s since %s",
+        len(rows),
+        table_name,
         since.isoformat() if since else "the beginning",
     )
     if not rows:

@@ -54,7 +54,8 @@ class Settings(BaseSettings):
 
     # Sources
     landing_dir: Path | None = Field(
-        default=None, description="Landing zone with kafka/ and registrations/ (default: <env>/landing)."
+        default=None,
+        description="Landing zone with kafka/ and registrations/ (default: <env>/landing).",
     )
     registrations_url: str | None = Field(
         default=None,
@@ -64,7 +65,7 @@ class Settings(BaseSettings):
     registrations_lookback_seconds: float = Field(
         default=3600.0,
         ge=0,
-        description="How far behind the watermark each extraction looks again for rows committed late.",
+        description="How far behind the watermark each run looks again for late-committed rows.",
     )
     registrations_retry_attempts: int = Field(default=5, ge=1)
     registrations_retry_backoff_seconds: float = Field(default=2.0, ge=0)

@@ -17,15 +17,18 @@ KAFKA_PACKAGE = "org.apache.spark:spark-sql-kafka-0-10_2.13:4.2.0"
 LOG4J_CONF = Path(__file__).parent / "conf" / "log4j2.properties"
 #: The jars Ivy resolved at the first start, so later starts skip resolution.
 JARS_CACHE = Path(
-    os.environ.get("LAKEHOUSE_JARS_CACHE", Path.home() / ".cache" / "smartwatch-lakehouse" / "jars.txt")
+    os.environ.get(
+        "LAKEHOUSE_JARS_CACHE", Path.home() / ".cache" / "smartwatch-lakehouse" / "jars.txt"
+    )
 )
 
 
 def spark_conf(settings: Settings, *, with_metastore: bool) -> dict[str, str]:
     """Spark configuration for an environment; profiles/profiles.yml mirrors it for dbt.
 
-    ``with_metastore`` attaches the environment's Hive metastore (embedded Derby, one JVM at a time).
-    The ingester runs without it and writes bronze Delta tables by path, so it can run alongside dbt.
+    ``with_metastore`` attaches the environment's Hive metastore (embedded Derby: one JVM at a
+    time). The ingester runs without it and writes bronze Delta tables by path, so it can run
+    alongside dbt.
     """
     conf = {
         "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",

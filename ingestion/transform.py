@@ -93,7 +93,9 @@ def landing_lines_to_records(lines: DataFrame) -> DataFrame:
     )
     # A record without a value (a tombstone) is still a Kafka record: silver rejects its value.
     is_envelope = (
-        F.col("e.topic").isNotNull() & F.col("e.partition").isNotNull() & F.col("e.offset").isNotNull()
+        F.col("e.topic").isNotNull()
+        & F.col("e.partition").isNotNull()
+        & F.col("e.offset").isNotNull()
     )
 
     def envelope_field(name: str) -> Column:
@@ -101,8 +103,9 @@ def landing_lines_to_records(lines: DataFrame) -> DataFrame:
 
     fallback = F.concat(F.lit("file:"), F.col("source_file"), F.lit("#"), F.sha2(F.col("raw"), 256))
     return parsed.select(
-        record_id(envelope_field("topic"), envelope_field("partition"), envelope_field("offset"),
-                  fallback).alias("record_id"),
+        record_id(
+            envelope_field("topic"), envelope_field("partition"), envelope_field("offset"), fallback
+        ).alias("record_id"),
         envelope_field("topic").alias("topic"),
         envelope_field("partition").alias("partition"),
         envelope_field("offset").alias("offset"),
@@ -141,14 +144,18 @@ def first_per_key(records: DataFrame, key: list[str], order: list[Column]) -> Da
 
     window = Window.partitionBy(*key).orderBy(*order)
     return (
-        records.withColumn("_row", F.row_number().over(window)).where(F.col("_row") == 1).drop("_row")
+        records.withColumn("_row", F.row_number().over(window))
+        .where(F.col("_row") == 1)
+        .drop("_row")
     )
 
 
 def dedup_records(records: DataFrame) -> DataFrame:
     """One row per ``record_id`` within a batch (the record met first in file order wins)."""
     return first_per_key(
-        records, ["record_id"], [F.col("source_file").asc_nulls_first(), F.col("raw").asc_nulls_first()]
+        records,
+        ["record_id"],
+        [F.col("source_file").asc_nulls_first(), F.col("raw").asc_nulls_first()],
     )
 
 

@@ -15,12 +15,54 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
 DAY = 86_400.0
-FIRST_NAMES = ["Ada", "Ben", "Chloe", "Dev", "Elif", "Femi", "Gita", "Hugo", "Ines", "Jon",
-               "Kira", "Liam", "Mei", "Noor", "Omar", "Pia", "Quinn", "Rosa", "Sami", "Tess"]
-LAST_NAMES = ["Abbott", "Baker", "Chen", "Diaz", "Evans", "Fischer", "Garcia", "Haddad", "Ito",
-              "Jones", "Kowalski", "Lopez", "Müller", "Nakamura", "O'Brien", "Patel"]
-CITIES = [("Minneapolis", "MN", "554"), ("Saint Paul", "MN", "551"), ("Madison", "WI", "537"),
-          ("Des Moines", "IA", "503"), ("Fargo", "ND", "581"), ("Chicago", "IL", "606")]
+FIRST_NAMES = [
+    "Ada",
+    "Ben",
+    "Chloe",
+    "Dev",
+    "Elif",
+    "Femi",
+    "Gita",
+    "Hugo",
+    "Ines",
+    "Jon",
+    "Kira",
+    "Liam",
+    "Mei",
+    "Noor",
+    "Omar",
+    "Pia",
+    "Quinn",
+    "Rosa",
+    "Sami",
+    "Tess",
+]
+LAST_NAMES = [
+    "Abbott",
+    "Baker",
+    "Chen",
+    "Diaz",
+    "Evans",
+    "Fischer",
+    "Garcia",
+    "Haddad",
+    "Ito",
+    "Jones",
+    "Kowalski",
+    "Lopez",
+    "Müller",
+    "Nakamura",
+    "O'Brien",
+    "Patel",
+]
+CITIES = [
+    ("Minneapolis", "MN", "554"),
+    ("Saint Paul", "MN", "551"),
+    ("Madison", "WI", "537"),
+    ("Des Moines", "IA", "503"),
+    ("Fargo", "ND", "581"),
+    ("Chicago", "IL", "606"),
+]
 STREETS = ["Maple Ave", "Oak St", "Lake Rd", "Hennepin Ave", "Grand Ave", "Summit Ave"]
 SEXES = ["M", "F"]
 GENDERS = ["M", "F", "NB"]
@@ -57,9 +99,14 @@ class KafkaRecord:
     copies: int = 1  # landing exports of this record (the same offset in several files)
 
     def envelope(self) -> dict:
-        return {"key": self.key, "value": self.value, "topic": self.topic,
-                "partition": self.partition, "offset": self.offset,
-                "timestamp": int(self.kafka_timestamp)}
+        return {
+            "key": self.key,
+            "value": self.value,
+            "topic": self.topic,
+            "partition": self.partition,
+            "offset": self.offset,
+            "timestamp": int(self.kafka_timestamp),
+        }
 
 
 @dataclass(frozen=True)
@@ -125,15 +172,30 @@ class _Builder:
         day = max(0.0, (t - self.t0) / DAY)
         return min(self.c.waves, int(day // days_per_wave) + 1)
 
-    def emit(self, topic: str, key: object, value: dict | str, t: float, *,
-             late: bool = False, anomaly: str | None = None) -> None:
+    def emit(
+        self,
+        topic: str,
+        key: object,
+        value: dict | str,
+        t: float,
+        *,
+        late: bool = False,
+        anomaly: str | None = None,
+    ) -> None:
         wave = self.wave_of(t)
         if late and wave < self.c.waves:
             wave = self.rng.randint(wave + 1, self.c.waves)
         text = value if isinstance(value, str) else _dumps(value)
-        self.records.append(KafkaRecord(self.c.topics.get(topic, topic),
-                                        None if key is None else str(key), text, t, wave,
-                                        anomaly=anomaly))
+        self.records.append(
+            KafkaRecord(
+                self.c.topics.get(topic, topic),
+                None if key is None else str(key),
+                text,
+                t,
+                wave,
+                anomaly=anomaly,
+            )
+        )
 
     def anomaly(self, rate: float) -> bool:
         return self.c.anomalies and self.rng.random() < rate
@@ -142,12 +204,22 @@ class _Builder:
     def mac(self) -> str:
         return ":".join(f"{self.rng.randrange(256):02x}" for _ in range(6))
 
-    def register(self, user_id: int, device: tuple[int, str], t: float, channel: str,
-                 anomaly: str | None = None, wave: int | None = None) -> None:
+    def register(
+        self,
+        user_id: int,
+        device: tuple[int, str],
+        t: float,
+        channel: str,
+        anomaly: str | None = None,
+        wave: int | None = None,
+    ) -> None:
         micros = round(t * 1_000_000) if self.rng.random() < 0.7 else int(t) * 1_000_000
         at = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=micros)
-        self.registrations.append(Registration(user_id, device[0], device[1], at,
-                                               wave or self.wave_of(t), channel, anomaly))
+        self.registrations.append(
+            Registration(
+                user_id, device[0], device[1], at, wave or self.wave_of(t), channel, anomaly
+            )
+        )
 
     def new_device(self) -> tuple[int, str]:
         self.next_device += self.rng.randint(1, 9)
@@ -169,15 +241,23 @@ class _Builder:
             "last_name": rng.choice(LAST_NAMES),
             "sex": rng.choice(SEXES),
             "gender": rng.choice(GENDERS),
-            "address": {"street_address": f"{rng.randint(1, 9999)} {rng.choice(STREETS)}",
-                        "city": city, "state": state, "zip": f"{zip_prefix}{rng.randint(0, 99):02d}"},
+            "address": {
+                "street_address": f"{rng.randint(1, 9999)} {rng.choice(STREETS)}",
+                "city": city,
+                "state": state,
+                "zip": f"{zip_prefix}{rng.randint(0, 99):02d}",
+            },
         }
         if dob is not None:
             value["dob"] = dob
         return value
 
     def cdc(self, update_type: str, image: dict | None, user_id: int, t: float, **kw) -> None:
-        value = {"user_id": user_id, "update_type": update_type, "timestamp": _time_value(self.rng, t)}
+        value = {
+            "user_id": user_id,
+            "update_type": update_type,
+            "timestamp": _time_value(self.rng, t),
+        }
         if image is not None and update_type != "delete":
             value = {**image, **value}
         self.emit("user_info", user_id, value, t, **kw)
@@ -194,8 +274,11 @@ class _Builder:
         return round(level + self.rng.gauss(0, 2.5), 1)
 
     def bpm(self, device_id: int, t: float, heartrate: float | None) -> None:
-        value: dict = {"device_id": device_id, "time": _time_value(self.rng, t),
-                       "heartrate": heartrate}
+        value: dict = {
+            "device_id": device_id,
+            "time": _time_value(self.rng, t),
+            "heartrate": heartrate,
+        }
         anomaly = None
         if self.anomaly(0.002):
             value["heartrate"], anomaly = self.rng.choice([0, -4.0, 312.5, None]), "invalid_bpm"
@@ -214,8 +297,16 @@ class _Builder:
                 self.bpm(device_id, t, round(rest + self.rng.gauss(0, 3), 1))
             t += self.c.resting_interval_s
 
-    def workout(self, user_id: int, device_id: int, mac: str, rest: float, day0: float,
-                session_id: int, hour: float) -> tuple[float, float]:
+    def workout(
+        self,
+        user_id: int,
+        device_id: int,
+        mac: str,
+        rest: float,
+        day0: float,
+        session_id: int,
+        hour: float,
+    ) -> tuple[float, float]:
         rng = self.rng
         workout_id = rng.randint(1, 5)
         start = day0 + hour * 3600 + rng.uniform(0, 1800)
@@ -227,28 +318,61 @@ class _Builder:
             gym_id = rng.randint(1, self.c.gyms)
             login = start - rng.uniform(60, 900)
             logout = stop + rng.uniform(60, 900)
-            self.emit("gym_login", mac, {"mac_address": mac, "gym": gym_id,
-                                         "login": _time_value(rng, login), "logout": None}, login)
+            self.emit(
+                "gym_login",
+                mac,
+                {
+                    "mac_address": mac,
+                    "gym": gym_id,
+                    "login": _time_value(rng, login),
+                    "logout": None,
+                },
+                login,
+            )
             if rng.random() < 0.9 or not self.c.anomalies:
-                self.emit("gym_login", mac, {"mac_address": mac, "gym": gym_id,
-                                             "login": _time_value(rng, login),
-                                             "logout": _time_value(rng, logout)}, logout,
-                          late=self.anomaly(0.05))
-        self.emit("workout", user_id, {**base, "action": "start",
-                                       "timestamp": _time_value(rng, start)}, start)
+                self.emit(
+                    "gym_login",
+                    mac,
+                    {
+                        "mac_address": mac,
+                        "gym": gym_id,
+                        "login": _time_value(rng, login),
+                        "logout": _time_value(rng, logout),
+                    },
+                    logout,
+                    late=self.anomaly(0.05),
+                )
+        self.emit(
+            "workout",
+            user_id,
+            {**base, "action": "start", "timestamp": _time_value(rng, start)},
+            start,
+        )
         if self.anomaly(0.05):
-            self.emit("workout", user_id, {**base, "action": "start",
-                                           "timestamp": _time_value(rng, start + 0.5)}, start,
-                      anomaly="double_start")
+            self.emit(
+                "workout",
+                user_id,
+                {**base, "action": "start", "timestamp": _time_value(rng, start + 0.5)},
+                start,
+                anomaly="double_start",
+            )
         ending = rng.random()
         if ending < 0.9 or not self.c.anomalies:
-            self.emit("workout", user_id, {**base, "action": "stop",
-                                           "timestamp": _time_value(rng, stop)}, stop,
-                      late=self.anomaly(0.03))
+            self.emit(
+                "workout",
+                user_id,
+                {**base, "action": "stop", "timestamp": _time_value(rng, stop)},
+                stop,
+                late=self.anomaly(0.03),
+            )
         elif ending < 0.95:
-            self.emit("workout", user_id, {**base, "action": "stop",
-                                           "timestamp": _time_value(rng, start + 4 * 3600)},
-                      start + 4 * 3600, anomaly="stop_too_late")
+            self.emit(
+                "workout",
+                user_id,
+                {**base, "action": "stop", "timestamp": _time_value(rng, start + 4 * 3600)},
+                start + 4 * 3600,
+                anomaly="stop_too_late",
+            )
         t = start
         while t <= stop:
             self.bpm(device_id, t, self.heart_curve(rest, peak, start, stop, t))
@@ -260,12 +384,15 @@ class _Builder:
         user_id = 10_001 + index * 3
         device = self.new_device()
         registered = self.t0 - rng.uniform(1, 60) * DAY
-        self.register(user_id, device, registered,
-                      "database" if rng.random() < 0.6 else "export", wave=1)
+        self.register(
+            user_id, device, registered, "database" if rng.random() < 0.6 else "export", wave=1
+        )
         image = self.profile(user_id)
         self.cdc("new", image, user_id, registered + 5)
         rest = rng.uniform(55, 75)
-        upgrade_day = rng.randrange(1, self.c.days) if self.c.days > 1 and rng.random() < 0.15 else None
+        upgrade_day = (
+            rng.randrange(1, self.c.days) if self.c.days > 1 and rng.random() < 0.15 else None
+        )
         deleted = False
         day = 0
         cursor = self.t0
@@ -275,9 +402,14 @@ class _Builder:
                 new = self.new_device()
                 at = day0 + rng.uniform(0, 6 * 3600)
                 late = self.anomaly(0.5) and self.c.waves > 1
-                self.register(user_id, new, at, "export" if late else "database",
-                              anomaly="late_registration" if late else None,
-                              wave=self.c.waves if late else None)
+                self.register(
+                    user_id,
+                    new,
+                    at,
+                    "export" if late else "database",
+                    anomaly="late_registration" if late else None,
+                    wave=self.c.waves if late else None,
+                )
                 self.resting(device[0], rest, cursor, at)
                 if rng.random() < 0.6:
                     self.second_hand(device, at + rng.uniform(3600, DAY / 2))
@@ -285,9 +417,13 @@ class _Builder:
                 device = new
             if rng.random() < 0.2:
                 t = day0 + rng.uniform(0, DAY)
-                image = {**image, "address": {**image["address"],
-                                              "street_address": f"{rng.randint(1, 9999)} "
-                                                                f"{rng.choice(STREETS)}"}}
+                image = {
+                    **image,
+                    "address": {
+                        **image["address"],
+                        "street_address": f"{rng.randint(1, 9999)} {rng.choice(STREETS)}",
+                    },
+                }
                 self.cdc("update", image, user_id, t, late=self.anomaly(0.2))
             if not deleted and rng.random() < 0.04:
                 t = day0 + rng.uniform(0, DAY)
@@ -300,8 +436,9 @@ class _Builder:
             sessions = rng.choices([0, 1, 2], weights=[3, 6, 1])[0]
             for session_id in range(1, sessions + 1):
                 hour = 6 + (session_id - 1) * 7 + rng.uniform(0, 5)
-                start, stop = self.workout(user_id, device[0], device[1], rest, day0, session_id,
-                                           hour)
+                start, stop = self.workout(
+                    user_id, device[0], device[1], rest, day0, session_id, hour
+                )
                 self.resting(device[0], rest, cursor, start)
                 cursor = stop
             day += 1
@@ -332,30 +469,75 @@ class _Builder:
         for wave in range(1, self.c.waves + 1):
             t = self.t0 + (wave - 0.5) * self.c.days / self.c.waves * DAY
             user = 10_001
-            self.emit("user_info", user, '{"user_id": 10001, "update_type": "update", ', t,
-                      anomaly="malformed_json")
+            self.emit(
+                "user_info",
+                user,
+                '{"user_id": 10001, "update_type": "update", ',
+                t,
+                anomaly="malformed_json",
+            )
             self.emit("bpm", 1, "[72.0]", t, anomaly="not_an_object")
-            self.emit("user_info", user, {"user_id": user, "update_type": "upsert",
-                                          "timestamp": int(t)}, t, anomaly="unknown_enum")
-            self.emit("user_info", user, {"user_id": user, "update_type": "update",
-                                          "timestamp": int(t), "dob": "31/12/1990"}, t,
-                      anomaly="bad_date")
-            self.emit("user_info", user, {"user_id": str(user), "update_type": "update",
-                                          "timestamp": int(t)}, t, anomaly="wrong_type")
-            self.emit("workout", user, {"user_id": user, "workout_id": 1, "session_id": 1,
-                                        "action": "pause", "timestamp": int(t)}, t,
-                      anomaly="unknown_enum")
-            self.emit("workout", user, {"user_id": user, "workout_id": 1, "session_id": 1,
-                                        "timestamp": int(t)}, t, anomaly="missing_field")
-            self.emit("gps", "501", {"device_id": 501, "lat": 44.97, "lon": -93.26}, t,
-                      anomaly="unknown_topic")
+            self.emit(
+                "user_info",
+                user,
+                {"user_id": user, "update_type": "upsert", "timestamp": int(t)},
+                t,
+                anomaly="unknown_enum",
+            )
+            self.emit(
+                "user_info",
+                user,
+                {
+                    "user_id": user,
+                    "update_type": "update",
+                    "timestamp": int(t),
+                    "dob": "31/12/1990",
+                },
+                t,
+                anomaly="bad_date",
+            )
+            self.emit(
+                "user_info",
+                user,
+                {"user_id": str(user), "update_type": "update", "timestamp": int(t)},
+                t,
+                anomaly="wrong_type",
+            )
+            self.emit(
+                "workout",
+                user,
+                {
+                    "user_id": user,
+                    "workout_id": 1,
+                    "session_id": 1,
+                    "action": "pause",
+                    "timestamp": int(t),
+                },
+                t,
+                anomaly="unknown_enum",
+            )
+            self.emit(
+                "workout",
+                user,
+                {"user_id": user, "workout_id": 1, "session_id": 1, "timestamp": int(t)},
+                t,
+                anomaly="missing_field",
+            )
+            self.emit(
+                "gps",
+                "501",
+                {"device_id": 501, "lat": 44.97, "lon": -93.26},
+                t,
+                anomaly="unknown_topic",
+            )
             self.bad_lines.append((wave, "this line is not a Kafka record"))
             self.bad_lines.append((wave, '{"key": "1", "topic": "bpm"}'))
         # Re-sent records: same topic, key and value at a new offset.
         sample = rng.sample(self.records, k=max(1, len(self.records) // 200))
         for r in sample:
-            self.records.append(replace(r, wave=rng.randint(r.wave, self.c.waves),
-                                        anomaly="resent"))
+            self.records.append(
+                replace(r, wave=rng.randint(r.wave, self.c.waves), anomaly="resent")
+            )
         # A row committed to the database after an extraction, with a timestamp equal to the
         # latest one that extraction saw (the watermark).
         for wave in range(1, self.c.waves):
@@ -363,9 +545,17 @@ class _Builder:
             if seen:
                 latest = max(seen, key=lambda r: r.registered_at)
                 twin = self.new_device()
-                self.registrations.append(Registration(
-                    latest.user_id, twin[0], twin[1], latest.registered_at, wave + 1, "database",
-                    "equal_timestamp_committed_late"))
+                self.registrations.append(
+                    Registration(
+                        latest.user_id,
+                        twin[0],
+                        twin[1],
+                        latest.registered_at,
+                        wave + 1,
+                        "database",
+                        "equal_timestamp_committed_late",
+                    )
+                )
         # A registration repeated in a later export.
         exports = [r for r in self.registrations if r.channel == "export"]
         if exports and self.c.waves > 1:
@@ -373,8 +563,10 @@ class _Builder:
 
     def assign_offsets(self) -> list[KafkaRecord]:
         """Partition by key and number records per (topic, partition) in arrival order."""
-        order = sorted(range(len(self.records)),
-                       key=lambda i: (self.records[i].wave, self.records[i].event_time, i))
+        order = sorted(
+            range(len(self.records)),
+            key=lambda i: (self.records[i].wave, self.records[i].event_time, i),
+        )
         next_offset: dict[tuple[str, int], int] = {}
         out = []
         for i in order:
@@ -384,8 +576,15 @@ class _Builder:
             next_offset[(r.topic, partition)] = offset + 1
             arrived = max(r.event_time, self.t0 + (r.wave - 1) * self.c.days / self.c.waves * DAY)
             copies = 2 if self.anomaly(0.001) else 1
-            out.append(replace(r, partition=partition, offset=offset,
-                               kafka_timestamp=arrived + 1, copies=copies))
+            out.append(
+                replace(
+                    r,
+                    partition=partition,
+                    offset=offset,
+                    kafka_timestamp=arrived + 1,
+                    copies=copies,
+                )
+            )
         return out
 
 
@@ -402,4 +601,3 @@ def generate(config: SimulationConfig) -> Dataset:
     builder.inject()
     records = builder.assign_offsets()
     return Dataset(config, records, builder.registrations, builder.bad_lines)
-

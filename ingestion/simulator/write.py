@@ -53,8 +53,9 @@ def _chunks(items: list, size: int) -> Iterable[list]:
 
 def landing_files(dataset: Dataset, wave: int, records_per_file: int) -> dict[str, list[str]]:
     """Landing file name -> lines, for one wave (records mixed across topics, in arrival order)."""
-    records = sorted(dataset.records, key=lambda r: (r.kafka_timestamp, r.topic, r.partition,
-                                                     r.offset))
+    records = sorted(
+        dataset.records, key=lambda r: (r.kafka_timestamp, r.topic, r.partition, r.offset)
+    )
     files: dict[str, list[str]] = {}
     for n, chunk in enumerate(_chunks(records, records_per_file) or [[]]):
         files[f"wave-{wave:02d}-part-{n:04d}.jsonl"] = [json.dumps(r.envelope()) for r in chunk]
@@ -83,18 +84,66 @@ def insert_registrations(url: str, table_name: str, rows: list[Registration]) ->
         metadata.create_all(engine, checkfirst=True)
         if rows:
             with engine.begin() as conn:
-                conn.execute(table.insert(), [
-                    {"user_id": r.user_id, "device_id": r.device_id, "mac_address": r.mac_address,
-                     "registration_timestamp": r.registered_at.replace(tzinfo=None)}
-                    for r in rows
-                ])
+                conn.execute(
+                    table.insert(),
+                    [
+                        {
+                            "user_id": r.user_id,
+                            "device_id": r.device_id,
+                            "mac_address": r.mac_address,
+                            "registration_timestamp": r.registered_at.replace(tzinfo=None),
+                        }
+                        for r in rows
+                    ],
+                )
     finally:
         engine.dispose()
 
 
 def _truth_record(r: KafkaRecord, files: list[str]) -> dict:
-    return {**r.envelope(), "kafka_timestamp": r.kafka_timestamp, "wave": r.wave,
-            "anomaly": r.anomaly, "files": files}
+    return {
+        **r.envelope(),
+        "kafka_timestamp": r.kafka_timestamp,
+        "wave": r.wave,
+        "anomaly": r.anomaly,
+        "files": files,
+    }
+
+
+def write_registration_sources(
+    part: Dataset, wave: int, *, landing: Path, db_url: str, table_name: str
+) -> list[Registration]:
+    """A wave's registrations: CSV exports into the landing zone, the rest into the database.
+    Returns the exported ones."""
+    exports = [r for r in part.registrations if r.channel == "export"]
+    if exports:
+        write_atomically(
+            landing / "registrations" / f"wave-{wave:02d}-export.csv", export_csv(exports)
+        )
+    insert_registrations(
+        db_url, table_name, [r for r in part.registrations if r.channel == "database"]
+    )
+    return exports
+
+
+def write_registrations_truth(folder: Path, registrations: list[Registration]) -> None:
+    write_atomically(
+        folder / "registrations.jsonl",
+        "\n".join(
+            json.dumps(
+                {
+                    "user_id": r.user_id,
+                    "device_id": r.device_id,
+                    "mac_address": r.mac_address,
+                    "registration_timestamp": epoch_text(r),
+                    "channel": r.channel,
+                    "anomaly": r.anomaly,
+                }
+            )
+            for r in registrations
+        )
+        + "\n",
+    )
 
 
 def write_wave(
@@ -116,30 +165,30 @@ def write_wave(
         for line in lines:
             try:
                 envelope = json.loads(line)
-                where.setdefault((envelope["topic"], envelope["partition"], envelope["offset"]),
-                                 []).append(name)
+                where.setdefault(
+                    (envelope["topic"], envelope["partition"], envelope["offset"]), []
+                ).append(name)
             except (ValueError, KeyError, TypeError):
                 continue
-    exports = [r for r in part.registrations if r.channel == "export"]
-    if exports:
-        write_atomically(landing / "registrations" / f"wave-{wave:02d}-export.csv",
-                         export_csv(exports))
-    insert_registrations(db_url, table_name,
-                         [r for r in part.registrations if r.channel == "database"])
+    exports = write_registration_sources(
+        part, wave, landing=landing, db_url=db_url, table_name=table_name
+    )
     truth_lines = [
         json.dumps(_truth_record(r, sorted(set(where[(r.topic, r.partition, r.offset)]))))
         for r in part.records
     ]
     write_atomically(truth / f"wave-{wave:02d}" / "records.jsonl", "\n".join(truth_lines) + "\n")
-    write_atomically(truth / f"wave-{wave:02d}" / "registrations.jsonl", "\n".join(
-        json.dumps({"user_id": r.user_id, "device_id": r.device_id, "mac_address": r.mac_address,
-                    "registration_timestamp": epoch_text(r), "channel": r.channel,
-                    "anomaly": r.anomaly}) for r in part.registrations) + "\n")
+    write_registrations_truth(truth / f"wave-{wave:02d}", part.registrations)
     bad = [{"file": next(iter(files)), "line": line} for _, line in part.bad_lines]
-    write_atomically(truth / f"wave-{wave:02d}" / "bad_lines.jsonl",
-                     "\n".join(json.dumps(b) for b in bad) + "\n")
-    counts = {"records": len(part.records), "bad_lines": len(part.bad_lines),
-              "files": len(files), "exported_registrations": len(exports),
-              "database_registrations": len(part.registrations) - len(exports)}
+    write_atomically(
+        truth / f"wave-{wave:02d}" / "bad_lines.jsonl", "\n".join(json.dumps(b) for b in bad) + "\n"
+    )
+    counts = {
+        "records": len(part.records),
+        "bad_lines": len(part.bad_lines),
+        "files": len(files),
+        "exported_registrations": len(exports),
+        "database_registrations": len(part.registrations) - len(exports),
+    }
     log.info("Wave %d written: %s", wave, counts)
     return counts

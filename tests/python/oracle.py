@@ -20,37 +20,77 @@ from tests.python.truth import Truth
 Row = dict[str, Any]
 Tables = dict[str, list[Row]]
 
-DEFAULT_TOPICS = {"user_info": "user_info", "bpm": "bpm", "workout": "workout",
-                  "gym_login": "gym_login"}
+DEFAULT_TOPICS = {
+    "user_info": "user_info",
+    "bpm": "bpm",
+    "workout": "workout",
+    "gym_login": "gym_login",
+}
 MAX_WORKOUT_US = 3 * 3600 * 1_000_000
 BPM_MIN_EXCLUSIVE = 0.0
 BPM_MAX_INCLUSIVE = 250.0
 MICROS_PER_MINUTE = Decimal(60_000_000)
 CENT = Decimal("0.01")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-PROFILE_COLUMNS = ("first_name", "last_name", "dob", "sex", "gender", "street_address", "city",
-                   "state", "zip")
-AGE_BINS = ((18, "under 18"), (25, "18-25"), (35, "25-35"), (45, "35-45"), (55, "45-55"),
-            (65, "55-65"), (75, "65-75"), (85, "75-85"), (95, "85-95"))
+PROFILE_COLUMNS = (
+    "first_name",
+    "last_name",
+    "dob",
+    "sex",
+    "gender",
+    "street_address",
+    "city",
+    "state",
+    "zip",
+)
+AGE_BINS = (
+    (18, "under 18"),
+    (25, "18-25"),
+    (35, "25-35"),
+    (45, "35-45"),
+    (55, "45-55"),
+    (65, "55-65"),
+    (75, "65-75"),
+    (85, "75-85"),
+    (95, "85-95"),
+)
 INVALID_AGE = "invalid age"
 
 # (path, kind, required) per logical topic, checked in this order (rule 11).
 TOPIC_FIELDS: dict[str, list[tuple[str, str, bool]]] = {
     "user_info": [
-        ("user_id", "integer", True), ("update_type", "string", True),
-        ("timestamp", "number", True), ("dob", "string", False),
-        ("first_name", "string", False), ("last_name", "string", False),
-        ("sex", "string", False), ("gender", "string", False), ("address", "object", False),
-        ("address.street_address", "string", False), ("address.city", "string", False),
-        ("address.state", "string", False), ("address.zip", "string_or_integer", False),
+        ("user_id", "integer", True),
+        ("update_type", "string", True),
+        ("timestamp", "number", True),
+        ("dob", "string", False),
+        ("first_name", "string", False),
+        ("last_name", "string", False),
+        ("sex", "string", False),
+        ("gender", "string", False),
+        ("address", "object", False),
+        ("address.street_address", "string", False),
+        ("address.city", "string", False),
+        ("address.state", "string", False),
+        ("address.zip", "string_or_integer", False),
     ],
-    "bpm": [("device_id", "integer", True), ("time", "number", True),
-            ("heartrate", "number", False)],
-    "workout": [("user_id", "integer", True), ("workout_id", "integer", True),
-                ("session_id", "integer", True), ("action", "string", True),
-                ("timestamp", "number", True)],
-    "gym_login": [("mac_address", "string", True), ("gym", "integer", True),
-                  ("login", "number", True), ("logout", "number", False)],
+    "bpm": [
+        ("device_id", "integer", True),
+        ("time", "number", True),
+        ("heartrate", "number", False),
+    ],
+    "workout": [
+        ("user_id", "integer", True),
+        ("workout_id", "integer", True),
+        ("session_id", "integer", True),
+        ("action", "string", True),
+        ("timestamp", "number", True),
+    ],
+    "gym_login": [
+        ("mac_address", "string", True),
+        ("gym", "integer", True),
+        ("login", "number", True),
+        ("logout", "number", False),
+    ],
 }
 ENUMS: dict[str, list[tuple[str, frozenset[str]]]] = {
     "user_info": [("update_type", frozenset({"new", "update", "delete"}))],
@@ -174,10 +214,19 @@ def unique_records(records: Iterable[Row]) -> list[Row]:
 
 
 def _rejected_row(source: str, record: Row | None, value: str, reason: str) -> Row:
-    where = (None, None, None) if record is None else (
-        record["topic"], record["partition"], record["offset"])
-    return {"source": source, "topic": where[0], "partition": where[1], "offset": where[2],
-            "value": value, "reason_class": reason}
+    where = (
+        (None, None, None)
+        if record is None
+        else (record["topic"], record["partition"], record["offset"])
+    )
+    return {
+        "source": source,
+        "topic": where[0],
+        "partition": where[1],
+        "offset": where[2],
+        "value": value,
+        "reason_class": reason,
+    }
 
 
 Accepted = dict[str, list[tuple[Row, dict]]]
@@ -187,8 +236,9 @@ def classify(truth: Truth, topics: dict[str, str]) -> tuple[Accepted, list[Row]]
     """Accepted (record, parsed value) pairs per logical topic, and rejected_events rows."""
     logical = {name: topic for topic, name in topics.items()}
     accepted: Accepted = {topic: [] for topic in TOPIC_FIELDS}
-    rejected = [_rejected_row("landing", None, bad["line"], "not_kafka_record")
-                for bad in truth.bad_lines]
+    rejected = [
+        _rejected_row("landing", None, bad["line"], "not_kafka_record") for bad in truth.bad_lines
+    ]
     for record in unique_records(truth.records):
         topic = logical.get(record["topic"])
         if topic is None:
@@ -210,13 +260,18 @@ def _position(record: Row) -> tuple[int, int]:
 def build_users(registrations: Iterable[Row]) -> list[Row]:
     best: dict[tuple[int, int], Row] = {}
     for reg in registrations:
-        row = {"user_id": int(reg["user_id"]), "device_id": int(reg["device_id"]),
-               "mac_address": reg["mac_address"].strip().lower(),
-               "registered_at": epoch_micros(str(reg["registration_timestamp"]).strip())}
+        row = {
+            "user_id": int(reg["user_id"]),
+            "device_id": int(reg["device_id"]),
+            "mac_address": reg["mac_address"].strip().lower(),
+            "registered_at": epoch_micros(str(reg["registration_timestamp"]).strip()),
+        }
         key = (row["device_id"], row["registered_at"])
         old = best.get(key)
-        if old is None or (row["user_id"], row["mac_address"]) < (old["user_id"],
-                                                                   old["mac_address"]):
+        if old is None or (row["user_id"], row["mac_address"]) < (
+            old["user_id"],
+            old["mac_address"],
+        ):
             best[key] = row
     return list(best.values())
 
@@ -225,10 +280,13 @@ def build_heart_rate(events: list[tuple[Row, dict]]) -> list[Row]:
     latest: dict[tuple[int, int], tuple[tuple[int, int], Row]] = {}
     for record, obj in events:
         heartrate = None if obj.get("heartrate") is None else float(obj["heartrate"])
-        row = {"device_id": int(obj["device_id"]), "measured_at": epoch_micros(obj["time"]),
-               "heartrate": heartrate,
-               "is_valid": heartrate is not None
-               and BPM_MIN_EXCLUSIVE < heartrate <= BPM_MAX_INCLUSIVE}
+        row = {
+            "device_id": int(obj["device_id"]),
+            "measured_at": epoch_micros(obj["time"]),
+            "heartrate": heartrate,
+            "is_valid": heartrate is not None
+            and BPM_MIN_EXCLUSIVE < heartrate <= BPM_MAX_INCLUSIVE,
+        }
         key = (row["device_id"], row["measured_at"])
         if key not in latest or _position(record) > latest[key][0]:
             latest[key] = (_position(record), row)
@@ -236,8 +294,16 @@ def build_heart_rate(events: list[tuple[Row, dict]]) -> list[Row]:
 
 
 def build_workouts(events: list[tuple[Row, dict]]) -> list[Row]:
-    rows = {(int(o["user_id"]), int(o["workout_id"]), int(o["session_id"]), o["action"],
-             epoch_micros(o["timestamp"])) for _, o in events}
+    rows = {
+        (
+            int(o["user_id"]),
+            int(o["workout_id"]),
+            int(o["session_id"]),
+            o["action"],
+            epoch_micros(o["timestamp"]),
+        )
+        for _, o in events
+    }
     names = ("user_id", "workout_id", "session_id", "action", "event_at")
     return [dict(zip(names, row, strict=True)) for row in rows]
 
@@ -259,27 +325,41 @@ def _completions(starts: list[int], stops: list[int]) -> list[tuple[int, int]]:
 
 def build_completed_workouts(workouts: list[Row]) -> list[Row]:
     times: dict[tuple[int, int, int], dict[str, set[int]]] = defaultdict(
-        lambda: {"start": set(), "stop": set()})
+        lambda: {"start": set(), "stop": set()}
+    )
     for w in workouts:
         times[(w["user_id"], w["workout_id"], w["session_id"])][w["action"]].add(w["event_at"])
     rows = []
     for (user_id, workout_id, session_id), actions in times.items():
         for start, end in _completions(sorted(actions["start"]), sorted(actions["stop"])):
-            rows.append({"user_id": user_id, "workout_id": workout_id, "session_id": session_id,
-                         "start_time": start, "end_time": end})
+            rows.append(
+                {
+                    "user_id": user_id,
+                    "workout_id": workout_id,
+                    "session_id": session_id,
+                    "start_time": start,
+                    "end_time": end,
+                }
+            )
     return rows
 
 
 def _profile_image(obj: dict) -> Row:
     zip_code = field(obj, "address.zip")
     dob = obj.get("dob")
-    return {"first_name": obj.get("first_name"), "last_name": obj.get("last_name"),
-            "dob": None if dob is None else parse_dob(dob), "sex": obj.get("sex"),
-            "gender": obj.get("gender"),
-            "street_address": field(obj, "address.street_address"),
-            "city": field(obj, "address.city"), "state": field(obj, "address.state"),
-            "zip": None if zip_code is None else str(zip_code if isinstance(zip_code, str)
-                                                     else int(zip_code))}
+    return {
+        "first_name": obj.get("first_name"),
+        "last_name": obj.get("last_name"),
+        "dob": None if dob is None else parse_dob(dob),
+        "sex": obj.get("sex"),
+        "gender": obj.get("gender"),
+        "street_address": field(obj, "address.street_address"),
+        "city": field(obj, "address.city"),
+        "state": field(obj, "address.state"),
+        "zip": None
+        if zip_code is None
+        else str(zip_code if isinstance(zip_code, str) else int(zip_code)),
+    }
 
 
 def build_user_profile_history(events: list[tuple[Row, dict]]) -> list[Row]:
@@ -298,15 +378,28 @@ def build_user_profile_history(events: list[tuple[Row, dict]]) -> list[Row]:
             deleted = obj["update_type"] == "delete"
             image = dict.fromkeys(PROFILE_COLUMNS) if deleted else _profile_image(obj)
             valid_to = events_of_user[i + 1][0] if i + 1 < len(events_of_user) else None
-            rows.append({"user_id": user_id, **image, "valid_from": valid_from,
-                         "valid_to": valid_to, "is_deleted": deleted})
+            rows.append(
+                {
+                    "user_id": user_id,
+                    **image,
+                    "valid_from": valid_from,
+                    "valid_to": valid_to,
+                    "is_deleted": deleted,
+                }
+            )
     return rows
 
 
 def build_user_profile(history: list[Row]) -> list[Row]:
-    return [{"user_id": h["user_id"], **{c: h[c] for c in PROFILE_COLUMNS},
-             "updated_at": h["valid_from"]}
-            for h in history if h["valid_to"] is None and not h["is_deleted"]]
+    return [
+        {
+            "user_id": h["user_id"],
+            **{c: h[c] for c in PROFILE_COLUMNS},
+            "updated_at": h["valid_from"],
+        }
+        for h in history
+        if h["valid_to"] is None and not h["is_deleted"]
+    ]
 
 
 def build_gym_logs(events: list[tuple[Row, dict]]) -> list[Row]:
@@ -316,8 +409,10 @@ def build_gym_logs(events: list[tuple[Row, dict]]) -> list[Row]:
         logout = None if obj.get("logout") is None else epoch_micros(obj["logout"])
         known = [t for t in (logouts.get(key), logout) if t is not None]
         logouts[key] = max(known) if known else None
-    return [{"mac_address": mac, "gym": gym, "login": login, "logout": logout}
-            for (mac, gym, login), logout in logouts.items()]
+    return [
+        {"mac_address": mac, "gym": gym, "login": login, "logout": logout}
+        for (mac, gym, login), logout in logouts.items()
+    ]
 
 
 class Assignment:
@@ -354,8 +449,14 @@ def build_workout_bpm(completed: list[Row], heart_rate: list[Row], users: list[R
         first = bisect_right(times, w["start_time"])
         last = bisect_right(times, w["end_time"])
         for r in of_user[first:last]:
-            rows.append({**w, "device_id": r["device_id"], "measured_at": r["measured_at"],
-                         "heartrate": r["heartrate"]})
+            rows.append(
+                {
+                    **w,
+                    "device_id": r["device_id"],
+                    "measured_at": r["measured_at"],
+                    "heartrate": r["heartrate"],
+                }
+            )
     return rows
 
 
@@ -371,8 +472,16 @@ def age_bin(dob: date | None, reference: date) -> str:
 
 
 def build_user_bins(profiles: list[Row], as_of_date: date) -> list[Row]:
-    return [{"user_id": p["user_id"], "age": age_bin(p["dob"], as_of_date),
-             "gender": p["gender"], "city": p["city"], "state": p["state"]} for p in profiles]
+    return [
+        {
+            "user_id": p["user_id"],
+            "age": age_bin(p["dob"], as_of_date),
+            "gender": p["gender"],
+            "city": p["city"],
+            "state": p["state"],
+        }
+        for p in profiles
+    ]
 
 
 def _sunday_week(day: date) -> int:
@@ -382,15 +491,25 @@ def _sunday_week(day: date) -> int:
 
 def date_row(day: date) -> Row:
     week = _sunday_week(day)
-    return {"date": day, "week": week, "year": day.year, "month": day.month,
-            "dayofweek": day.isoweekday() % 7 + 1, "dayofmonth": day.day,
-            "dayofyear": day.timetuple().tm_yday, "week_part": f"{day.year}-{week}"}
+    return {
+        "date": day,
+        "week": week,
+        "year": day.year,
+        "month": day.month,
+        "dayofweek": day.isoweekday() % 7 + 1,
+        "dayofmonth": day.day,
+        "dayofyear": day.timetuple().tm_yday,
+        "week_part": f"{day.year}-{week}",
+    }
 
 
 def build_date_lookup(heart_rate: list[Row], workouts: list[Row], gym_logs: list[Row]) -> list[Row]:
-    stamps = ([r["measured_at"] for r in heart_rate] + [w["event_at"] for w in workouts]
-              + [g["login"] for g in gym_logs]
-              + [g["logout"] for g in gym_logs if g["logout"] is not None])
+    stamps = (
+        [r["measured_at"] for r in heart_rate]
+        + [w["event_at"] for w in workouts]
+        + [g["login"] for g in gym_logs]
+        + [g["logout"] for g in gym_logs if g["logout"] is not None]
+    )
     if not stamps:
         return []
     first, last = utc_date(min(stamps)), utc_date(max(stamps))
@@ -407,15 +526,23 @@ def build_workout_bpm_summary(workout_bpm: list[Row], profiles: list[Row]) -> li
     for (user_id, workout_id, session_id, start_time), readings in groups.items():
         bpms = [r["heartrate"] for r in readings]
         profile = current.get(user_id, {})
-        rows.append({
-            "user_id": user_id, "workout_id": workout_id, "session_id": session_id,
-            "start_time": start_time, "end_time": readings[0]["end_time"],
-            "age": age_bin(profile.get("dob"), utc_date(start_time)),
-            "gender": profile.get("gender"), "city": profile.get("city"),
-            "state": profile.get("state"), "min_bpm": min(bpms),
-            "avg_bpm": sum(bpms) / len(bpms), "max_bpm": max(bpms),
-            "num_recordings": len(bpms),
-        })
+        rows.append(
+            {
+                "user_id": user_id,
+                "workout_id": workout_id,
+                "session_id": session_id,
+                "start_time": start_time,
+                "end_time": readings[0]["end_time"],
+                "age": age_bin(profile.get("dob"), utc_date(start_time)),
+                "gender": profile.get("gender"),
+                "city": profile.get("city"),
+                "state": profile.get("state"),
+                "min_bpm": min(bpms),
+                "avg_bpm": sum(bpms) / len(bpms),
+                "max_bpm": max(bpms),
+                "num_recordings": len(bpms),
+            }
+        )
     return rows
 
 
@@ -436,13 +563,18 @@ def build_gym_summary(gym_logs: list[Row], completed: list[Row], users: list[Row
         first = bisect_left(starts, visit["login"])
         last = bisect_right(starts, visit["logout"])
         for w in workouts[first:last]:
-            out.append({
-                "date": utc_date(visit["login"]), "gym": visit["gym"],
-                "mac_address": visit["mac_address"], "user_id": user_id,
-                "workout_id": w["workout_id"], "session_id": w["session_id"],
-                "minutes_in_gym": minutes(visit["logout"] - visit["login"]),
-                "minutes_exercising": minutes(w["end_time"] - w["start_time"]),
-            })
+            out.append(
+                {
+                    "date": utc_date(visit["login"]),
+                    "gym": visit["gym"],
+                    "mac_address": visit["mac_address"],
+                    "user_id": user_id,
+                    "workout_id": w["workout_id"],
+                    "session_id": w["session_id"],
+                    "minutes_in_gym": minutes(visit["logout"] - visit["login"]),
+                    "minutes_exercising": minutes(w["end_time"] - w["start_time"]),
+                }
+            )
     return out
 
 
@@ -454,8 +586,14 @@ GRAINS: dict[str, tuple[str, ...]] = {
     "heart_rate": ("device_id", "measured_at"),
     "workouts": ("user_id", "workout_id", "session_id", "action", "event_at"),
     "completed_workouts": ("user_id", "workout_id", "session_id", "start_time"),
-    "workout_bpm": ("user_id", "workout_id", "session_id", "start_time", "device_id",
-                    "measured_at"),
+    "workout_bpm": (
+        "user_id",
+        "workout_id",
+        "session_id",
+        "start_time",
+        "device_id",
+        "measured_at",
+    ),
     "gym_logs": ("mac_address", "gym", "login"),
     "user_bins": ("user_id",),
     "date_lookup": ("date",),
@@ -467,6 +605,7 @@ GRAINS: dict[str, tuple[str, ...]] = {
 
 def _sort_key(columns: tuple[str, ...]) -> Callable[[Row], tuple]:
     """Rows by their grain, then by every column; None first, never compared with a value."""
+
     def key(row: Row) -> tuple:
         values = [row.get(c) for c in columns] + list(row.values())
         return tuple((value is not None, 0 if value is None else value) for value in values)
@@ -474,8 +613,7 @@ def _sort_key(columns: tuple[str, ...]) -> Callable[[Row], tuple]:
     return key
 
 
-def expected_tables(truth: Truth, as_of_date: date,
-                    topics: dict[str, str] | None = None) -> Tables:
+def expected_tables(truth: Truth, as_of_date: date, topics: dict[str, str] | None = None) -> Tables:
     """Every silver and gold table the contract expects from ``truth``, rows sorted."""
     accepted, rejected = classify(truth, {**DEFAULT_TOPICS, **(topics or {})})
     users = build_users(truth.registrations)

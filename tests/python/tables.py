@@ -10,9 +10,19 @@ from pyspark.sql import types as T
 
 from tests.python.oracle import GRAINS, _sort_key
 
-SILVER = ["users", "user_profile", "user_profile_history", "heart_rate", "workouts",
-          "completed_workouts", "workout_bpm", "gym_logs", "user_bins", "date_lookup",
-          "rejected_events"]
+SILVER = [
+    "users",
+    "user_profile",
+    "user_profile_history",
+    "heart_rate",
+    "workouts",
+    "completed_workouts",
+    "workout_bpm",
+    "gym_logs",
+    "user_bins",
+    "date_lookup",
+    "rejected_events",
+]
 GOLD = ["workout_bpm_summary", "gym_summary"]
 
 REASON_CLASSES = [
@@ -37,10 +47,12 @@ def reason_class(reason: str) -> str:
 def _select(frame: DataFrame, columns: list[str]) -> DataFrame:
     """Timestamps as epoch microseconds (exact, zone-free); other types as they are."""
     types = {f.name: f.dataType for f in frame.schema.fields}
-    return frame.selectExpr(*[
-        f"unix_micros(`{c}`) as `{c}`" if isinstance(types[c], T.TimestampType) else f"`{c}`"
-        for c in columns
-    ])
+    return frame.selectExpr(
+        *[
+            f"unix_micros(`{c}`) as `{c}`" if isinstance(types[c], T.TimestampType) else f"`{c}`"
+            for c in columns
+        ]
+    )
 
 
 def read_table(spark: SparkSession, name: str, columns: list[str]) -> list[dict]:
@@ -58,8 +70,17 @@ def read_table(spark: SparkSession, name: str, columns: list[str]) -> list[dict]
     return sorted(rows, key=_sort_key(GRAINS[name]))
 
 
-PROFILE = ["first_name", "last_name", "dob", "sex", "gender", "street_address", "city", "state",
-           "zip"]
+PROFILE = [
+    "first_name",
+    "last_name",
+    "dob",
+    "sex",
+    "gender",
+    "street_address",
+    "city",
+    "state",
+    "zip",
+]
 #: The contract's columns of each table (CONTRACT.md sections 2 and 3).
 COLUMNS = {
     "users": ["user_id", "device_id", "mac_address", "registered_at"],
@@ -68,18 +89,54 @@ COLUMNS = {
     "heart_rate": ["device_id", "measured_at", "heartrate", "is_valid"],
     "workouts": ["user_id", "workout_id", "session_id", "action", "event_at"],
     "completed_workouts": ["user_id", "workout_id", "session_id", "start_time", "end_time"],
-    "workout_bpm": ["user_id", "workout_id", "session_id", "start_time", "end_time", "device_id",
-                    "measured_at", "heartrate"],
+    "workout_bpm": [
+        "user_id",
+        "workout_id",
+        "session_id",
+        "start_time",
+        "end_time",
+        "device_id",
+        "measured_at",
+        "heartrate",
+    ],
     "gym_logs": ["mac_address", "gym", "login", "logout"],
     "user_bins": ["user_id", "age", "gender", "city", "state"],
-    "date_lookup": ["date", "week", "year", "month", "dayofweek", "dayofmonth", "dayofyear",
-                    "week_part"],
+    "date_lookup": [
+        "date",
+        "week",
+        "year",
+        "month",
+        "dayofweek",
+        "dayofmonth",
+        "dayofyear",
+        "week_part",
+    ],
     "rejected_events": ["source", "topic", "partition", "offset", "value", "reason_class"],
-    "workout_bpm_summary": ["user_id", "workout_id", "session_id", "start_time", "end_time", "age",
-                            "gender", "city", "state", "min_bpm", "avg_bpm", "max_bpm",
-                            "num_recordings"],
-    "gym_summary": ["date", "gym", "mac_address", "user_id", "workout_id", "session_id",
-                    "minutes_in_gym", "minutes_exercising"],
+    "workout_bpm_summary": [
+        "user_id",
+        "workout_id",
+        "session_id",
+        "start_time",
+        "end_time",
+        "age",
+        "gender",
+        "city",
+        "state",
+        "min_bpm",
+        "avg_bpm",
+        "max_bpm",
+        "num_recordings",
+    ],
+    "gym_summary": [
+        "date",
+        "gym",
+        "mac_address",
+        "user_id",
+        "workout_id",
+        "session_id",
+        "minutes_in_gym",
+        "minutes_exercising",
+    ],
 }
 
 

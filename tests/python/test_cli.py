@@ -23,28 +23,42 @@ def run_cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-QUERY = ("select 1 as n, 'a,b' as s, timestamp'2023-03-10 12:26:08.123456' as at, "
-         "cast(null as string) as missing")
+QUERY = (
+    "select 1 as n, 'a,b' as s, timestamp'2023-03-10 12:26:08.123456' as at, "
+    "cast(null as string) as missing"
+)
 
 
 def test_sql_json_answers_with_typed_values(spark, home, monkeypatch, capsys):
-    code, out, _ = run_cli(monkeypatch, capsys, "--home", str(home), "sql", "--env", "test",
-                           "--format", "json", QUERY)
+    code, out, _ = run_cli(
+        monkeypatch, capsys, "--home", str(home), "sql", "--env", "test", "--format", "json", QUERY
+    )
     assert code == 0
     assert json.loads(out) == [{"n": 1, "s": "a,b", "at": "2023-03-10T12:26:08.123Z"}]
 
 
 def test_sql_csv_quotes_and_keeps_microseconds(spark, home, monkeypatch, capsys):
-    code, out, _ = run_cli(monkeypatch, capsys, "--home", str(home), "sql", "--env", "test",
-                           "--format", "csv", QUERY)
+    code, out, _ = run_cli(
+        monkeypatch, capsys, "--home", str(home), "sql", "--env", "test", "--format", "csv", QUERY
+    )
     assert code == 0
     assert list(csv.reader(io.StringIO(out))) == [
-        ["n", "s", "at", "missing"], ["1", "a,b", "2023-03-10 12:26:08.123456", ""]]
+        ["n", "s", "at", "missing"],
+        ["1", "a,b", "2023-03-10 12:26:08.123456", ""],
+    ]
 
 
 def test_bad_query_fails_in_one_line_with_a_hint(spark, home, monkeypatch, capsys):
-    code, out, err = run_cli(monkeypatch, capsys, "--home", str(home), "sql", "--env", "test",
-                             "select * from silver.no_such_table")
+    code, out, err = run_cli(
+        monkeypatch,
+        capsys,
+        "--home",
+        str(home),
+        "sql",
+        "--env",
+        "test",
+        "select * from silver.no_such_table",
+    )
     assert code == 1 and out == ""
     lines = [line for line in err.splitlines() if line.startswith("error:")]
     assert len(lines) == 1
@@ -52,14 +66,26 @@ def test_bad_query_fails_in_one_line_with_a_hint(spark, home, monkeypatch, capsy
 
 
 def test_bad_flag_value_fails_in_one_line(home, monkeypatch, capsys):
-    code, _, err = run_cli(monkeypatch, capsys, "--home", str(home), "simulate", "--env", "test",
-                           "--start", "March 1st")
+    code, _, err = run_cli(
+        monkeypatch,
+        capsys,
+        "--home",
+        str(home),
+        "simulate",
+        "--env",
+        "test",
+        "--start",
+        "March 1st",
+    )
     assert code == 1
     assert err.strip() == "error: --start 'March 1st' is not a date: use YYYY-MM-DD"
 
 
 def test_verbose_shows_the_traceback(home, monkeypatch, capsys):
-    monkeypatch.setattr(sys, "argv", ["lakehouse", "--verbose", "--home", str(home), "simulate",
-                                      "--start", "March 1st"])
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        ["lakehouse", "--verbose", "--home", str(home), "simulate", "--start", "March 1st"],
+    )
     with pytest.raises(Exception, match="is not a date"):
         main()

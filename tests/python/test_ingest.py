@@ -16,17 +16,30 @@ from ingestion.simulator.write import write_wave
 from tests.python.conftest import scenario_settings
 from tests.python.truth import Truth
 
-CONFIG = SimulationConfig(seed=11, users=3, days=2, waves=2, anomalies=True,
-                          workout_minutes=(3, 6), resting_interval_s=3600)
+CONFIG = SimulationConfig(
+    seed=11,
+    users=3,
+    days=2,
+    waves=2,
+    anomalies=True,
+    workout_minutes=(3, 6),
+    resting_interval_s=3600,
+)
 TABLES = ["kafka_records", "registration_exports", "registrations"]
 
 
 def simulate(settings, waves=(1, 2), records_per_file=2_000) -> Truth:
     dataset = generate(CONFIG)
     for wave in waves:
-        write_wave(dataset, wave, landing=settings.landing, db_url=settings.registrations_db_url,
-                   table_name=settings.registrations_table, truth=settings.truth_dir,
-                   records_per_file=records_per_file)
+        write_wave(
+            dataset,
+            wave,
+            landing=settings.landing,
+            db_url=settings.registrations_db_url,
+            table_name=settings.registrations_table,
+            truth=settings.truth_dir,
+            records_per_file=records_per_file,
+        )
     return Truth.load(settings.truth_dir)
 
 
@@ -35,18 +48,28 @@ def bronze(spark, settings, table):
 
 
 def versions(spark, settings) -> dict[str, int]:
-    return {t: DeltaTable.forPath(spark, str(settings.bronze_table_path(t))).history(1)
-            .first()["version"] for t in TABLES}
+    return {
+        t: DeltaTable.forPath(spark, str(settings.bronze_table_path(t)))
+        .history(1)
+        .first()["version"]
+        for t in TABLES
+    }
 
 
 def expected_records(truth: Truth) -> Counter:
     """Each (topic, partition, offset) once, with the value sent."""
-    return Counter({(r["topic"], r["partition"], r["offset"], r["value"]): 1 for r in truth.records})
+    return Counter(
+        {(r["topic"], r["partition"], r["offset"], r["value"]): 1 for r in truth.records}
+    )
 
 
 def landed_records(spark, settings) -> Counter:
-    rows = bronze(spark, settings, "kafka_records").where("topic is not null").select(
-        "topic", "partition", "offset", "value").collect()
+    rows = (
+        bronze(spark, settings, "kafka_records")
+        .where("topic is not null")
+        .select("topic", "partition", "offset", "value")
+        .collect()
+    )
     return Counter(tuple(r) for r in rows)
 
 
@@ -55,18 +78,27 @@ def epoch_micros(text: str) -> int:
 
 
 def expected_registrations(truth: Truth, channel: str) -> Counter:
-    rows = [(r["user_id"], r["device_id"], r["mac_address"], epoch_micros(r["registration_timestamp"]))
-            for r in truth.registrations if r["channel"] == channel]
+    rows = [
+        (r["user_id"], r["device_id"], r["mac_address"], epoch_micros(r["registration_timestamp"]))
+        for r in truth.registrations
+        if r["channel"] == channel
+    ]
     # database rows land once per distinct row; export rows once per exported line
     return Counter(set(rows)) if channel == "database" else Counter(rows)
 
 
 def landed_registrations(spark, settings, table) -> Counter:
-    micros = ("unix_micros(registration_timestamp)" if table == "registrations"
-              else "unix_micros(timestamp_micros(cast(cast(registration_timestamp as decimal(24,6))"
-                   " * 1000000 as bigint)))")
-    rows = bronze(spark, settings, table).selectExpr(
-        "cast(user_id as bigint)", "cast(device_id as bigint)", "mac_address", micros).collect()
+    micros = (
+        "unix_micros(registration_timestamp)"
+        if table == "registrations"
+        else "unix_micros(timestamp_micros(cast(cast(registration_timestamp as decimal(24,6))"
+        " * 1000000 as bigint)))"
+    )
+    rows = (
+        bronze(spark, settings, table)
+        .selectExpr("cast(user_id as bigint)", "cast(device_id as bigint)", "mac_address", micros)
+        .collect()
+    )
     return Counter(tuple(r) for r in rows)
 
 
@@ -74,10 +106,12 @@ def assert_bronze_matches(spark, settings, truth: Truth) -> None:
     assert landed_records(spark, settings) == expected_records(truth)
     bad = bronze(spark, settings, "kafka_records").where("topic is null").select("raw").collect()
     assert sorted(r.raw for r in bad) == sorted(b["line"] for b in truth.bad_lines)
-    assert landed_registrations(spark, settings, "registration_exports") == \
-        expected_registrations(truth, "export")
-    assert landed_registrations(spark, settings, "registrations") == \
-        expected_registrations(truth, "database")
+    assert landed_registrations(spark, settings, "registration_exports") == expected_registrations(
+        truth, "export"
+    )
+    assert landed_registrations(spark, settings, "registrations") == expected_registrations(
+        truth, "database"
+    )
 
 
 @pytest.mark.integration

@@ -18,8 +18,15 @@ from tests.python.tables import COLUMNS, GOLD, SILVER, read_all
 from tests.python.truth import Truth
 
 AS_OF = date(2023, 3, 10)
-CONFIG = SimulationConfig(seed=5, users=8, days=3, waves=3, anomalies=True,
-                          workout_minutes=(4, 9), resting_interval_s=1800)
+CONFIG = SimulationConfig(
+    seed=5,
+    users=8,
+    days=3,
+    waves=3,
+    anomalies=True,
+    workout_minutes=(4, 9),
+    resting_interval_s=1800,
+)
 BUILD = ["build", "--vars", json.dumps({"as_of_date": AS_OF.isoformat()})]
 
 
@@ -48,8 +55,9 @@ def assert_catalogue_complete(settings) -> None:
     target = settings.root / "dbt" / "target"
     manifest = json.loads((target / "manifest.json").read_text())
     catalog = json.loads((target / "catalog.json").read_text())
-    models = {k: v for k, v in manifest["nodes"].items()
-              if v["resource_type"] in ("model", "snapshot")}
+    models = {
+        k: v for k, v in manifest["nodes"].items() if v["resource_type"] in ("model", "snapshot")
+    }
     assert {m["name"] for m in models.values()} >= set(COLUMNS)
     for key, model in models.items():
         assert model["description"].strip(), f"{model['name']} has no description"
@@ -66,7 +74,8 @@ def table_contents(spark) -> dict[str, list]:
     layers = {"silver": SILVER, "gold": GOLD}
     return {
         name: sorted(map(tuple, spark.table(f"{layer}.{name}").collect()), key=repr)
-        for layer, names in layers.items() for name in names
+        for layer, names in layers.items()
+        for name in names
     }
 
 
@@ -77,11 +86,20 @@ def test_waves_of_late_and_bad_data_give_the_oracle_tables(catalog, settings):
     # the data exercises what the test claims: events arriving waves after their time
     start = datetime(2023, 3, 1, tzinfo=UTC).timestamp()
     assert CONFIG.start == date(2023, 3, 1) and CONFIG.days == CONFIG.waves
-    assert any(r.wave > int((r.event_time - start) // 86_400) + 1 for r in dataset.records
-               if r.event_time >= start)
+    assert any(
+        r.wave > int((r.event_time - start) // 86_400) + 1
+        for r in dataset.records
+        if r.event_time >= start
+    )
     for wave in (1, 2, 3):
-        write_wave(dataset, wave, landing=settings.landing, db_url=settings.registrations_db_url,
-                   table_name=settings.registrations_table, truth=settings.truth_dir)
+        write_wave(
+            dataset,
+            wave,
+            landing=settings.landing,
+            db_url=settings.registrations_db_url,
+            table_name=settings.registrations_table,
+            truth=settings.truth_dir,
+        )
         ingest_once(spark, settings)
         run_dbt(settings, BUILD if wave == 1 else [*BUILD, "--exclude", "test_type:unit"])
         expected = expected_tables(Truth.load(settings.truth_dir), AS_OF)
@@ -97,6 +115,7 @@ def test_waves_of_late_and_bad_data_give_the_oracle_tables(catalog, settings):
     assert_catalogue_complete(settings)
 
     # a full refresh gives the tables the incremental runs built
-    run_dbt(settings, ["run", "--full-refresh",
-                       "--vars", json.dumps({"as_of_date": AS_OF.isoformat()})])
+    run_dbt(
+        settings, ["run", "--full-refresh", "--vars", json.dumps({"as_of_date": AS_OF.isoformat()})]
+    )
     assert_tables_equal(read_all(spark), expected)

@@ -22,8 +22,13 @@ def test_ci_runs_the_readme_test_command():
 
 
 def test_make_test_runs_pytest():
-    dry_run = subprocess.run(["make", "-n", "-W", "pyproject.toml", "test"], cwd=REPO_ROOT,
-                             capture_output=True, text=True, check=True).stdout
+    dry_run = subprocess.run(
+        ["make", "-n", "-W", "pyproject.toml", "test"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert dry_run.strip().splitlines()[-1] == ".venv/bin/python -m pytest"
 
 
@@ -40,7 +45,8 @@ def test_local_profile_mirrors_the_session_factory(tmp_path):
     expected = spark_conf(load_settings(env="dev", home=tmp_path), with_metastore=True)
     # the profile adds what PySpark's builder sets in the factory; log config is the CLI's own
     expected["spark.driver.extraJavaOptions"] = expected["spark.driver.extraJavaOptions"].split(
-        " -Dlog4j2")[0]
+        " -Dlog4j2"
+    )[0]
     assert {k: rendered[k] for k in expected} == expected
     assert rendered["spark.master"] == "local[2]"
     assert "io.delta:delta-spark_4.2_2.13:4.4.0" in rendered["spark.jars.packages"]

@@ -23,29 +23,42 @@ def test_to_utc_micros_treats_naive_as_utc_and_converts_aware():
     assert to_utc_micros(datetime(1970, 1, 1, 0, 0, 1, tzinfo=UTC)) == 1_000_000
 
 
-@pytest.fixture
-def database(tmp_path: Path):
-    url = f"sqlite:///{tmp_path / 'registrations.db'}"
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request, tmp_path: Path):
+    """An empty registration table in SQLite, or in a real PostgreSQL server."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'registrations.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
     engine = sa.create_engine(url)
     metadata = sa.MetaData()
     table = registration_table(metadata, "registrations")
+    metadata.drop_all(engine)
     metadata.create_all(engine)
 
     def insert(*rows: tuple[int, int, str, datetime]) -> None:
         with engine.begin() as conn:
-            conn.execute(table.insert(), [
-                {"user_id": u, "device_id": d, "mac_address": m, "registration_timestamp": t}
-                for u, d, m, t in rows
-            ])
+            conn.execute(
+                table.insert(),
+                [
+                    {"user_id": u, "device_id": d, "mac_address": m, "registration_timestamp": t}
+                    for u, d, m, t in rows
+                ],
+            )
 
     yield url, insert
     engine.dispose()
 
 
 def landed(spark, bronze: Path) -> list[tuple]:
-    rows = spark.read.format("delta").load(str(bronze)).selectExpr(
-        "user_id", "device_id", "mac_address", "unix_micros(registration_timestamp) as micros"
-    ).collect()
+    rows = (
+        spark.read.format("delta")
+        .load(str(bronze))
+        .selectExpr(
+            "user_id", "device_id", "mac_address", "unix_micros(registration_timestamp) as micros"
+        )
+        .collect()
+    )
     return sorted(tuple(r) for r in rows)
 
 
@@ -59,8 +72,13 @@ def test_watermark_picks_late_equal_timestamps_and_never_loads_twice(spark, tmp_
     ensure_table(spark, "registrations", bronze)
 
     def run() -> int:
-        return extract(spark, url=url, table_name="registrations", bronze=bronze,
-                       lookback=timedelta(minutes=10))
+        return extract(
+            spark,
+            url=url,
+            table_name="registrations",
+            bronze=bronze,
+            lookback=timedelta(minutes=10),
+        )
 
     a = (1, 101, "aa:aa:aa:aa:aa:01", T0)
     b = (2, 102, "aa:aa:aa:aa:aa:02", T0 + timedelta(seconds=30, microseconds=250))
@@ -85,11 +103,20 @@ def test_row_older_than_the_lookback_is_not_read_again(spark, tmp_path, database
     ensure_table(spark, "registrations", bronze)
     late = (9, 109, "aa:aa:aa:aa:aa:09", T0 - timedelta(hours=1))
     insert((1, 101, "aa:aa:aa:aa:aa:01", T0))
-    extract(spark, url=url, table_name="registrations", bronze=bronze,
-            lookback=timedelta(minutes=10))
+    extract(
+        spark, url=url, table_name="registrations", bronze=bronze, lookback=timedelta(minutes=10)
+    )
     insert(late)
-    assert extract(spark, url=url, table_name="registrations", bronze=bronze,
-                   lookback=timedelta(minutes=10)) == 0
+    assert (
+        extract(
+            spark,
+            url=url,
+            table_name="registrations",
+            bronze=bronze,
+            lookback=timedelta(minutes=10),
+        )
+        == 0
+    )
     assert landed(spark, bronze) == [(1, 101, "aa:aa:aa:aa:aa:01", micros(T0))]
 
 
@@ -98,8 +125,15 @@ def test_unavailable_database_retries_then_fails_clearly_without_writing(spark, 
     ensure_table(spark, "registrations", bronze)
     url = f"sqlite:///{tmp_path / 'missing-dir' / 'registrations.db'}"
     with pytest.raises(RegistrationSourceError, match="unavailable after 3 attempts.*watermark"):
-        extract(spark, url=url, table_name="registrations", bronze=bronze,
-                lookback=timedelta(0), attempts=3, backoff=0.01)
+        extract(
+            spark,
+            url=url,
+            table_name="registrations",
+            bronze=bronze,
+            lookback=timedelta(0),
+            attempts=3,
+            backoff=0.01,
+        )
     assert sum("retrying" in r.getMessage() for r in caplog.records) == 2
     assert landed(spark, bronze) == []
 
@@ -108,5 +142,7 @@ def test_missing_table_names_the_setting(spark, tmp_path, database):
     url, _ = database
     bronze = tmp_path / "bronze" / "registrations"
     ensure_table(spark, "registrations", bronze)
-    with pytest.raises(RegistrationSourceError, match="'sales' does not exist.*REGISTRATIONS_TABLE"):
+    with pytest.raises(
+        RegistrationSourceError, match="'sales' does not exist.*REGISTRATIONS_TABLE"
+    ):
         extract(spark, url=url, table_name="sales", bronze=bronze, lookback=timedelta(0))

@@ -37,39 +37,107 @@ def test_epoch_to_timestamp_keeps_microseconds_and_reads_milliseconds(spark):
         "epoch string",
     ).select(epoch_to_timestamp(F.col("epoch").cast("decimal(20,6)")).alias("at"))
     expected = spark.createDataFrame(
-        [(datetime(2023, 3, 10, 12, 26, 8),), (datetime(2023, 3, 10, 12, 26, 8),),
-         (datetime(2023, 3, 10, 12, 26, 8, 123456),), (datetime(2023, 3, 10, 12, 26, 8, 123000),)],
+        [
+            (datetime(2023, 3, 10, 12, 26, 8),),
+            (datetime(2023, 3, 10, 12, 26, 8),),
+            (datetime(2023, 3, 10, 12, 26, 8, 123456),),
+            (datetime(2023, 3, 10, 12, 26, 8, 123000),),
+        ],
         "at timestamp",
     )
     assertDataFrameEqual(frame, expected)
 
 
 def test_landing_lines_keep_envelopes_and_raw_bad_lines(spark):
-    good = envelope(key="12", value='{"device_id": 12}', topic="bpm", partition=1, offset=5,
-                    timestamp=1678451168)
-    millis = envelope(key=None, value="x", topic="gps", partition=0, offset=9,
-                      timestamp=1678451168250)
+    good = envelope(
+        key="12",
+        value='{"device_id": 12}',
+        topic="bpm",
+        partition=1,
+        offset=5,
+        timestamp=1678451168,
+    )
+    millis = envelope(
+        key=None, value="x", topic="gps", partition=0, offset=9, timestamp=1678451168250
+    )
     no_offset = envelope(key="1", value="{}", topic="bpm", partition=0)
-    tombstone = envelope(key="3", value=None, topic="bpm", partition=0, offset=4,
-                         timestamp=1678451168)
+    tombstone = envelope(
+        key="3", value=None, topic="bpm", partition=0, offset=4, timestamp=1678451168
+    )
     lines = spark.createDataFrame(
-        [(good, "f1"), (millis, "f1"), ("not json", "f2"), (no_offset, "f2"), ("   ", "f2"),
-         (tombstone, "f2")],
+        [
+            (good, "f1"),
+            (millis, "f1"),
+            ("not json", "f2"),
+            (no_offset, "f2"),
+            ("   ", "f2"),
+            (tombstone, "f2"),
+        ],
         "value string, source_file string",
     )
     result = landing_lines_to_records(lines)
     expected = spark.createDataFrame(
         [
-            ("bpm/1/5", "bpm", 1, 5, "12", '{"device_id": 12}',
-             datetime(2023, 3, 10, 12, 26, 8), good, "landing", "f1"),
-            ("gps/0/9", "gps", 0, 9, None, "x", datetime(2023, 3, 10, 12, 26, 8, 250000), millis,
-             "landing", "f1"),
-            (f"file:f2#{sha256('not json')}", None, None, None, None, None, None, "not json",
-             "landing", "f2"),
-            (f"file:f2#{sha256(no_offset)}", None, None, None, None, None, None, no_offset,
-             "landing", "f2"),
-            ("bpm/0/4", "bpm", 0, 4, "3", None, datetime(2023, 3, 10, 12, 26, 8), tombstone,
-             "landing", "f2"),
+            (
+                "bpm/1/5",
+                "bpm",
+                1,
+                5,
+                "12",
+                '{"device_id": 12}',
+                datetime(2023, 3, 10, 12, 26, 8),
+                good,
+                "landing",
+                "f1",
+            ),
+            (
+                "gps/0/9",
+                "gps",
+                0,
+                9,
+                None,
+                "x",
+                datetime(2023, 3, 10, 12, 26, 8, 250000),
+                millis,
+                "landing",
+                "f1",
+            ),
+            (
+                f"file:f2#{sha256('not json')}",
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                "not json",
+                "landing",
+                "f2",
+            ),
+            (
+                f"file:f2#{sha256(no_offset)}",
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                no_offset,
+                "landing",
+                "f2",
+            ),
+            (
+                "bpm/0/4",
+                "bpm",
+                0,
+                4,
+                "3",
+                None,
+                datetime(2023, 3, 10, 12, 26, 8),
+                tombstone,
+                "landing",
+                "f2",
+            ),
         ],
         RECORD_SCHEMA,
     )
@@ -79,13 +147,33 @@ def test_landing_lines_keep_envelopes_and_raw_bad_lines(spark):
 
 def test_kafka_rows_decode_key_and_value(spark):
     rows = spark.createDataFrame(
-        [(bytearray(b"7"), bytearray('{"hr": 70.5, "name": "Zoë"}'.encode()), "bpm", 2, 11,
-          datetime(2023, 3, 10, 12, 0, 0))],
+        [
+            (
+                bytearray(b"7"),
+                bytearray('{"hr": 70.5, "name": "Zoë"}'.encode()),
+                "bpm",
+                2,
+                11,
+                datetime(2023, 3, 10, 12, 0, 0),
+            )
+        ],
         "key binary, value binary, topic string, partition int, offset long, timestamp timestamp",
     )
     expected = spark.createDataFrame(
-        [("bpm/2/11", "bpm", 2, 11, "7", '{"hr": 70.5, "name": "Zoë"}',
-          datetime(2023, 3, 10, 12, 0, 0), None, "kafka", None)],
+        [
+            (
+                "bpm/2/11",
+                "bpm",
+                2,
+                11,
+                "7",
+                '{"hr": 70.5, "name": "Zoë"}',
+                datetime(2023, 3, 10, 12, 0, 0),
+                None,
+                "kafka",
+                None,
+            )
+        ],
         RECORD_SCHEMA,
     )
     assertDataFrameEqual(kafka_rows_to_records(rows).select(RECORD_COLUMNS), expected)
@@ -93,8 +181,11 @@ def test_kafka_rows_decode_key_and_value(spark):
 
 def test_dedup_records_keeps_first_file_per_record(spark):
     records = spark.createDataFrame(
-        [("bpm/0/1", "b.jsonl", "second copy"), ("bpm/0/1", "a.jsonl", "first copy"),
-         ("bpm/0/2", "b.jsonl", "only")],
+        [
+            ("bpm/0/1", "b.jsonl", "second copy"),
+            ("bpm/0/1", "a.jsonl", "first copy"),
+            ("bpm/0/2", "b.jsonl", "only"),
+        ],
         "record_id string, source_file string, raw string",
     )
     expected = spark.createDataFrame(
@@ -106,16 +197,20 @@ def test_dedup_records_keeps_first_file_per_record(spark):
 
 def test_export_rows_drop_blank_lines_only(spark):
     rows = spark.createDataFrame(
-        [("1", "2", "aa:bb:cc:dd:ee:ff", "1678451168.5", "r.csv"),
-         (None, None, None, None, "r.csv"),
-         ("", " ", None, "", "r.csv"),
-         ("x", None, None, None, "r.csv")],
+        [
+            ("1", "2", "aa:bb:cc:dd:ee:ff", "1678451168.5", "r.csv"),
+            (None, None, None, None, "r.csv"),
+            ("", " ", None, "", "r.csv"),
+            ("x", None, None, None, "r.csv"),
+        ],
         "user_id string, device_id string, mac_address string, registration_timestamp string, "
         "source_file string",
     )
     expected = spark.createDataFrame(
-        [("1", "2", "aa:bb:cc:dd:ee:ff", "1678451168.5", "r.csv"),
-         ("x", None, None, None, "r.csv")],
+        [
+            ("1", "2", "aa:bb:cc:dd:ee:ff", "1678451168.5", "r.csv"),
+            ("x", None, None, None, "r.csv"),
+        ],
         "user_id string, device_id string, mac_address string, registration_timestamp string, "
         "source_file string",
     )

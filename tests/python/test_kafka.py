@@ -1,0 +1,89 @@
+"""Ingestion from a real Kafka broker (KRaft, loopback): once per (topic, partition, offset)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from pyspark.errors import StreamingQueryException
+
+from ingestion import broker
+from ingestion.ingest import ingest_once
+from ingestion.simulator import SimulationConfig, generate
+from ingestion.simulator.produce import publish
+from tests.python.conftest import scenario_settings
+from tests.python.truth import Truth
+
+CONFIG = SimulationConfig(
+    seed=21,
+    users=3,
+    days=2,
+    waves=2,
+    anomalies=True,
+    workout_minutes=(2, 4),
+    resting_interval_s=3600,
+)
+PORT = 29092
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def kafka_broker(tmp_path_factory):
+    settings = scenario_settings(
+        tmp_path_factory.mktemp("broker"), kafka_bootstrap_servers=f"127.0.0.1:{PORT}"
+    )
+    local = broker.Broker.of(settings)
+    broker.start(local)
+    broker.create_topics(local.bootstrap, settings.topics.names())
+    yield local
+    broker.stop(local)
+
+
+def landed(spark, settings) -> Counter:
+    rows = (
+        spark.read.format("delta")
+        .load(str(settings.bronze_table_path("kafka_records")))
+        .where("source = 'kafka'")
+        .select("topic", "partition", "offset", "value")
+        .collect()
+    )
+    return Counter(tuple(r) for r in rows)
+
+
+def sent(truth: Truth) -> Counter:
+    return Counter((r["topic"], r["partition"], r["offset"], r["value"]) for r in truth.records)
+
+
+class Crash(RuntimeError):
+    pass
+
+
+def test_broker_records_land_once_across_a_crash_and_reruns(spark, home, kafka_broker):
+    settings = scenario_settings(
+        home, kafka_bootstrap_servers=kafka_broker.bootstrap, max_offsets_per_trigger=500
+    )
+    dataset = generate(CONFIG)
+    targets = {
+        "landing": settings.landing,
+        "db_url": settings.registrations_db_url,
+        "table_name": settings.registrations_table,
+        "truth": settings.truth_dir,
+    }
+    publish(dataset, 1, bootstrap=kafka_broker.bootstrap, **targets)
+    truth = Truth.load(settings.truth_dir)
+    assert len(truth.records) > 1_000, "several micro-batches are needed for the crash"
+
+    def crash_after_second_batch(batch_id: int) -> None:
+        if batch_id == 1:
+            raise Crash("killed after the batch was written, before its checkpoint commit")
+
+    with pytest.raises(StreamingQueryException, match="killed after the batch"):
+        ingest_once(spark, settings, kafka=True, after_batch=crash_after_second_batch)
+    ingest_once(spark, settings, kafka=True)
+    assert landed(spark, settings) == sent(truth)
+
+    publish(dataset, 2, bootstrap=kafka_broker.bootstrap, **targets)
+    ingest_once(spark, settings, kafka=True)
+    ingest_once(spark, settings, kafka=True)
+    assert landed(spark, settings) == sent(Truth.load(settings.truth_dir))
