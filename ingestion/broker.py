@@ -90,6 +90,9 @@ def server_properties(broker: Broker) -> str:
             "share.coordinator.state.topic.min.isr=1",
             "group.initial.rebalance.delay.ms=0",
             "auto.create.topics.enable=true",
+        # a development broker keeps everything: records replayed with old event times would
+        # otherwise fall to time-based retention at once
+        "log.retention.ms=-1",
             "",
         ]
     )
@@ -191,7 +194,8 @@ def start(broker: Broker, *, timeout: float = 60.0) -> None:
 def wait_ready(broker: Broker, timeout: float) -> None:
     from confluent_kafka.admin import AdminClient
 
-    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    # log_level 0: "connection refused" while the broker boots is expected, not worth a line
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap, "log_level": 0})
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if running_pid(broker) is None:

@@ -82,7 +82,6 @@ def publish(
                     record.topic,
                     key=record.key,
                     value=record.value.encode(),
-                    timestamp=int(record.kafka_timestamp * 1000),
                     on_delivery=delivered(record),
                 )
                 break

@@ -73,8 +73,17 @@ def postgres_url() -> Iterator[str]:
 
     pg(str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "lakehouse", "--no-sync")
     options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
-    pg(str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"), "-w",
-       "start")
+    pg(
+        str(bin_dir / "pg_ctl"),
+        "-D",
+        str(data),
+        "-o",
+        options,
+        "-l",
+        str(root / "log"),
+        "-w",
+        "start",
+    )
     yield f"postgresql+psycopg://lakehouse@127.0.0.1:{port}/postgres"
     pg(str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop")
     shutil.rmtree(root, ignore_errors=True)
