@@ -90,9 +90,9 @@ def server_properties(broker: Broker) -> str:
             "share.coordinator.state.topic.min.isr=1",
             "group.initial.rebalance.delay.ms=0",
             "auto.create.topics.enable=true",
-        # a development broker keeps everything: records replayed with old event times would
-        # otherwise fall to time-based retention at once
-        "log.retention.ms=-1",
+            # a development broker keeps everything: records replayed with old event times would
+            # otherwise fall to time-based retention at once
+            "log.retention.ms=-1",
             "",
         ]
     )

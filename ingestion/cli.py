@@ -96,6 +96,12 @@ def landing_option(f):
     )(f)
 
 
+def registrations_url_option(f):
+    return click.option(
+        "--registrations-url", default=None, help="SQLAlchemy URL of the registration database."
+    )(f)
+
+
 # simulate ---------------------------------------------------------------------------------------
 @cli.command()
 @env_option
@@ -126,7 +132,7 @@ def landing_option(f):
     show_default=True,
     help="Inject duplicates, late events and bad input.",
 )
-@click.option("--registrations-url", default=None, help="SQLAlchemy URL of the registration DB.")
+@registrations_url_option
 @click.option(
     "--kafka",
     is_flag=True,
@@ -262,7 +268,7 @@ def kafka(ctx, action) -> None:
     show_default=True,
     help="Also read the Kafka broker's topics.",
 )
-@click.option("--registrations-url", default=None, help="SQLAlchemy URL of the registration DB.")
+@registrations_url_option
 @click.pass_context
 def ingest(ctx, landing_dir, once, kafka, registrations_url) -> None:
     """Land Kafka records, landing files and registration rows in bronze, exactly once."""

@@ -10,13 +10,7 @@ renamed as (
 
     select
         ---------- record
-        record_id,
-        topic,
-        `partition`,
-        `offset`,
-        value,
-        source as record_source,
-        ingested_at,
+        {{ kafka_record_columns() }}
 
         ---------- reading
         try_variant_get(payload, '$.device_id', 'bigint') as device_id,

@@ -10,13 +10,7 @@ renamed as (
 
     select
         ---------- record
-        record_id,
-        topic,
-        `partition`,
-        `offset`,
-        value,
-        source as record_source,
-        ingested_at,
+        {{ kafka_record_columns() }}
 
         ---------- change
         try_variant_get(payload, '$.user_id', 'bigint') as user_id,

@@ -133,22 +133,10 @@ select * from recomputed
 union all
 
 -- rows of the recomputed keys that no longer hold (a late start or stop re-paired them)
-select
-    current_rows.user_id,
-    current_rows.workout_id,
-    current_rows.session_id,
-    current_rows.start_time,
-    current_rows.end_time,
-    current_rows.ingested_at,
-    true as is_removed
-from {{ this }} as current_rows
-left semi join touched_keys
-    on current_rows.user_id = touched_keys.user_id
-    and current_rows.workout_id = touched_keys.workout_id
-    and current_rows.session_id = touched_keys.session_id
-left anti join recomputed
-    on current_rows.user_id = recomputed.user_id
-    and current_rows.workout_id = recomputed.workout_id
-    and current_rows.session_id = recomputed.session_id
-    and current_rows.start_time = recomputed.start_time
+{{ removed_rows(
+    'touched_keys', 'recomputed',
+    keys=['user_id', 'workout_id', 'session_id'],
+    grain=['user_id', 'workout_id', 'session_id', 'start_time'],
+    columns=['user_id', 'workout_id', 'session_id', 'start_time', 'end_time', 'ingested_at'],
+) }}
 {% endif %}

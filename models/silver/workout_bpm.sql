@@ -119,27 +119,11 @@ select * from recomputed
 union all
 
 -- rows of touched workouts that no longer hold (re-paired, re-assigned or now invalid)
-select
-    current_rows.user_id,
-    current_rows.workout_id,
-    current_rows.session_id,
-    current_rows.start_time,
-    current_rows.end_time,
-    current_rows.device_id,
-    current_rows.measured_at,
-    current_rows.heartrate,
-    current_rows.ingested_at,
-    true as is_removed
-from {{ this }} as current_rows
-left semi join touched
-    on current_rows.user_id = touched.user_id
-    and current_rows.workout_id = touched.workout_id
-    and current_rows.session_id = touched.session_id
-left anti join recomputed
-    on current_rows.user_id = recomputed.user_id
-    and current_rows.workout_id = recomputed.workout_id
-    and current_rows.session_id = recomputed.session_id
-    and current_rows.start_time = recomputed.start_time
-    and current_rows.device_id = recomputed.device_id
-    and current_rows.measured_at = recomputed.measured_at
+{{ removed_rows(
+    'touched', 'recomputed',
+    keys=['user_id', 'workout_id', 'session_id'],
+    grain=['user_id', 'workout_id', 'session_id', 'start_time', 'device_id', 'measured_at'],
+    columns=['user_id', 'workout_id', 'session_id', 'start_time', 'end_time', 'device_id',
+             'measured_at', 'heartrate', 'ingested_at'],
+) }}
 {% endif %}
