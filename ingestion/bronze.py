@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
+from delta.exceptions import ConcurrentAppendException, ConcurrentTransactionException
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
@@ -36,13 +38,31 @@ def ensure_table(spark: SparkSession, name: str, path: Path) -> None:
     )
 
 
-def insert_new(target: Path, batch: DataFrame, keys: list[str]) -> None:
-    """Insert the rows of ``batch`` whose ``keys`` are not in ``target`` yet."""
+def insert_new(target: Path, batch: DataFrame, keys: list[str], *, attempts: int = 5) -> None:
+    """Insert the rows of ``batch`` whose ``keys`` are not in ``target`` yet.
+
+    Streams writing one table at once (landing files and the broker) can make a MERGE conflict;
+    the insert is idempotent, so it is simply tried again on the new table version.
+    """
     condition = " and ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
-    (
-        DeltaTable.forPath(batch.sparkSession, str(target))
-        .alias("t")
-        .merge(batch.alias("s"), condition)
-        .whenNotMatchedInsertAll()
-        .execute()
-    )
+    for attempt in range(1, attempts + 1):
+        try:
+            (
+                DeltaTable.forPath(batch.sparkSession, str(target))
+                .alias("t")
+                .merge(batch.alias("s"), condition)
+                .whenNotMatchedInsertAll()
+                .execute()
+            )
+            return
+        except (ConcurrentAppendException, ConcurrentTransactionException) as exc:
+            if attempt == attempts:
+                raise
+            log.warning(
+                "Concurrent write to %s (attempt %d/%d): %s; retrying",
+                target.name,
+                attempt,
+                attempts,
+                type(exc).__name__,
+            )
+            time.sleep(0.5 * attempt)
