@@ -376,13 +376,19 @@ def sql(ctx, fmt, query) -> None:
 @click.option("--users", default=20, show_default=True, type=click.IntRange(min=1))
 @click.option("--days", default=3, show_default=True, type=click.IntRange(min=1))
 @click.option("--seed", default=7, show_default=True, type=int)
+@click.option("--kafka", is_flag=True, help="Go through a local Kafka broker instead of files.")
 @click.pass_context
-def demo(ctx, users, days, seed) -> None:
+def demo(ctx, users, days, seed, kafka) -> None:
     """Simulate, ingest and build on the embedded default, then summarise what landed where."""
+    from ingestion import broker
     from ingestion.catalog import register_bronze
     from ingestion.demo import summary
 
     settings = _settings(ctx)
+    if kafka:
+        local = broker.Broker.of(settings)
+        broker.start(local)
+        broker.create_topics(local.bootstrap, settings.topics.names())
     _simulate(
         settings,
         users=users,
@@ -392,12 +398,15 @@ def demo(ctx, users, days, seed) -> None:
         waves=1,
         only_wave=None,
         anomalies=True,
+        kafka=kafka,
     )
     spark = _spark(settings, with_metastore=True)
-    _ingest(spark, settings, once=True, kafka=False)
+    _ingest(spark, settings, once=True, kafka=kafka)
     _build(settings, [], spark)
     register_bronze(spark, settings)
     click.echo(summary(spark, settings))
+    if kafka:
+        click.echo("The broker keeps running: stop it with `.venv/bin/lakehouse kafka stop`.")
 
 
 def main() -> None:
