@@ -19,8 +19,10 @@ def as_text(frame: DataFrame) -> tuple[list[str], list[list[str | None]]]:
 
 
 def render_json(frame: DataFrame) -> str:
-    """A JSON array of row objects (numbers stay numbers, timestamps are ISO-8601 UTC)."""
-    rows = frame.select(F.to_json(F.struct(*[F.col(f"`{c}`") for c in frame.columns])))
+    """A JSON array of row objects: numbers stay numbers, timestamps are ISO-8601 UTC with
+    microseconds, null columns are left out."""
+    options = {"timestampFormat": "yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX"}  # microseconds, UTC "Z"
+    rows = frame.select(F.to_json(F.struct(*[F.col(f"`{c}`") for c in frame.columns]), options))
     return "[" + ",\n".join(row[0] for row in rows.collect()) + "]"
 
 

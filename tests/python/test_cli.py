@@ -34,7 +34,7 @@ def test_sql_json_answers_with_typed_values(spark, home, monkeypatch, capsys):
         monkeypatch, capsys, "--home", str(home), "sql", "--env", "test", "--format", "json", QUERY
     )
     assert code == 0
-    assert json.loads(out) == [{"n": 1, "s": "a,b", "at": "2023-03-10T12:26:08.123Z"}]
+    assert json.loads(out) == [{"n": 1, "s": "a,b", "at": "2023-03-10T12:26:08.123456Z"}]
 
 
 def test_sql_csv_quotes_and_keeps_microseconds(spark, home, monkeypatch, capsys):
