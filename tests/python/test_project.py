@@ -23,7 +23,7 @@ def test_ci_runs_the_readme_test_command():
 
 def test_make_test_runs_pytest():
     dry_run = subprocess.run(
-        ["make", "-n", "-W", "pyproject.toml", "test"],
+        ["make", "--no-print-directory", "-n", "-W", "pyproject.toml", "test"],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
