@@ -6,6 +6,7 @@ state (data, configuration, log, pid) lives under ``<env>/kafka``. Listeners bin
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -146,7 +147,8 @@ def running_pid(broker: Broker) -> int | None:
         return None
     stat = Path(f"/proc/{pid}/stat")
     if stat.exists() and stat.read_text().rsplit(")", 1)[-1].split()[0] == "Z":
-        os.waitpid(pid, os.WNOHANG)  # our own child that exited: reap it
+        with contextlib.suppress(ChildProcessError):  # reap it if it is our own child
+            os.waitpid(pid, os.WNOHANG)
         return None
     return pid
 
