@@ -212,12 +212,7 @@ def _simulate(
     except ValueError as exc:
         raise LakehouseError(f"cannot simulate: {exc}") from exc
     chosen = [only_wave] if only_wave else list(range(1, waves + 1))
-    targets = {
-        "landing": settings.landing,
-        "db_url": settings.registrations_db_url,
-        "table_name": settings.registrations_table,
-        "truth": settings.truth_dir,
-    }
+    targets = settings.simulation_targets()
     for wave in track(chosen, description="Writing waves", console=err_console):
         if kafka:
             publish(dataset, wave, bootstrap=settings.kafka_bootstrap_servers, rate=rate, **targets)
@@ -381,7 +376,6 @@ def sql(ctx, fmt, query) -> None:
 def demo(ctx, users, days, seed, kafka) -> None:
     """Simulate, ingest and build on the embedded default, then summarise what landed where."""
     from ingestion import broker
-    from ingestion.catalog import register_bronze
     from ingestion.demo import summary
 
     settings = _settings(ctx)
@@ -402,8 +396,7 @@ def demo(ctx, users, days, seed, kafka) -> None:
     )
     spark = _spark(settings, with_metastore=True)
     _ingest(spark, settings, once=True, kafka=kafka)
-    _build(settings, [], spark)
-    register_bronze(spark, settings)
+    _build(settings, [], spark)  # registers bronze in the metastore too
     click.echo(summary(spark, settings))
     if kafka:
         click.echo("The broker keeps running: stop it with `.venv/bin/lakehouse kafka stop`.")

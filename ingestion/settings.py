@@ -134,6 +134,15 @@ class Settings(BaseSettings):
     def registrations_db_url(self) -> str:
         return self.registrations_url or f"sqlite:///{self.root / 'registrations.db'}"
 
+    def simulation_targets(self) -> dict:
+        """Where the simulator writes a wave: keyword arguments of write_wave and publish."""
+        return {
+            "landing": self.landing,
+            "db_url": self.registrations_db_url,
+            "table_name": self.registrations_table,
+            "truth": self.truth_dir,
+        }
+
     def bronze_table_path(self, table: str) -> Path:
         return self.bronze_dir / table
 

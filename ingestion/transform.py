@@ -5,6 +5,7 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
+from pyspark.sql.window import Window
 
 ENVELOPE_SCHEMA = T.StructType(
     [
@@ -140,8 +141,6 @@ def kafka_rows_to_records(rows: DataFrame) -> DataFrame:
 
 def first_per_key(records: DataFrame, key: list[str], order: list[Column]) -> DataFrame:
     """Keep one row per ``key``: the first by ``order`` (a total order, so the result is fixed)."""
-    from pyspark.sql.window import Window
-
     window = Window.partitionBy(*key).orderBy(*order)
     return (
         records.withColumn("_row", F.row_number().over(window))

@@ -32,13 +32,7 @@ def simulate(settings, waves=(1, 2), records_per_file=2_000) -> Truth:
     dataset = generate(CONFIG)
     for wave in waves:
         write_wave(
-            dataset,
-            wave,
-            landing=settings.landing,
-            db_url=settings.registrations_db_url,
-            table_name=settings.registrations_table,
-            truth=settings.truth_dir,
-            records_per_file=records_per_file,
+            dataset, wave, records_per_file=records_per_file, **settings.simulation_targets()
         )
     return Truth.load(settings.truth_dir)
 

@@ -69,12 +69,7 @@ def test_broker_records_land_once_across_a_crash_and_reruns(spark, home, kafka_b
         home, kafka_bootstrap_servers=kafka_broker.bootstrap, max_offsets_per_trigger=100
     )
     dataset = generate(CONFIG)
-    targets = {
-        "landing": settings.landing,
-        "db_url": settings.registrations_db_url,
-        "table_name": settings.registrations_table,
-        "truth": settings.truth_dir,
-    }
+    targets = settings.simulation_targets()
     publish(dataset, 1, bootstrap=kafka_broker.bootstrap, **targets)
     truth = Truth.load(settings.truth_dir)
     assert len(truth.records) > 3 * settings.max_offsets_per_trigger, "the crash needs batches"

@@ -92,14 +92,7 @@ def test_waves_of_late_and_bad_data_give_the_oracle_tables(catalog, settings):
         if r.event_time >= start
     )
     for wave in (1, 2, 3):
-        write_wave(
-            dataset,
-            wave,
-            landing=settings.landing,
-            db_url=settings.registrations_db_url,
-            table_name=settings.registrations_table,
-            truth=settings.truth_dir,
-        )
+        write_wave(dataset, wave, **settings.simulation_targets())
         ingest_once(spark, settings)
         run_dbt(settings, BUILD if wave == 1 else [*BUILD, "--exclude", "test_type:unit"])
         expected = expected_tables(Truth.load(settings.truth_dir), AS_OF)
