@@ -5,14 +5,16 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from pyspark.sql import SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
-from ingestion import landing, registrations
+from ingestion import landing, registrations, status
 from ingestion.bronze import ensure_table
+from ingestion.errors import LakehouseError
 from ingestion.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -32,6 +34,10 @@ def _rows_read(query: StreamingQuery) -> int:
     return sum(int(p.get("numInputRows", 0)) for p in query.recentProgress)
 
 
+#: Every stream the ingester may run, in ``lakehouse status`` order.
+STREAM_NAMES = ["landing_kafka", "landing_registrations", "kafka"]
+
+
 def streams(
     spark: SparkSession, settings: Settings, *, kafka: bool, after_batch=None
 ) -> list[landing.Stream]:
@@ -45,7 +51,10 @@ def streams(
 
 
 def extract_registrations(spark: SparkSession, settings: Settings) -> int:
-    """Land new rows of the registration table; skipped when the default SQLite file is absent."""
+    """Land new rows of the registration table; skipped when the default SQLite file is absent.
+
+    Records the poll (rows, watermark after it, failure) for ``lakehouse status``.
+    """
     target = settings.bronze_table_path("registrations")
     ensure_table(spark, "registrations", target)
     default_db = settings.root / "registrations.db"
@@ -54,15 +63,30 @@ def extract_registrations(spark: SparkSession, settings: Settings) -> int:
             "No registration database at %s (set LAKEHOUSE_REGISTRATIONS_URL): skipped", default_db
         )
         return 0
-    return registrations.extract(
-        spark,
-        url=settings.registrations_db_url,
-        table_name=settings.registrations_table,
-        bronze=target,
-        lookback=timedelta(seconds=settings.registrations_lookback_seconds),
-        attempts=settings.registrations_retry_attempts,
-        backoff=settings.registrations_retry_backoff_seconds,
+    try:
+        rows = registrations.extract(
+            spark,
+            url=settings.registrations_db_url,
+            table_name=settings.registrations_table,
+            bronze=target,
+            lookback=timedelta(seconds=settings.registrations_lookback_seconds),
+            attempts=settings.registrations_retry_attempts,
+            backoff=settings.registrations_retry_backoff_seconds,
+        )
+    except registrations.RegistrationSourceError as exc:
+        status.record_registrations(
+            settings,
+            rows=0,
+            watermark=registrations.watermark(spark, target, settings.registrations_table),
+            error=str(exc),
+        )
+        raise
+    status.record_registrations(
+        settings,
+        rows=rows,
+        watermark=registrations.watermark(spark, target, settings.registrations_table),
     )
+    return rows
 
 
 def ingest_once(
@@ -73,9 +97,50 @@ def ingest_once(
     for stream in streams(spark, settings, kafka=kafka, after_batch=after_batch):
         query = landing.start(stream, settings, once=True)
         query.awaitTermination()
+        status.record_progress(settings, stream.name, query.lastProgress)
         report.add(stream.name, _rows_read(query))
     report.add("registrations_db", extract_registrations(spark, settings))
     return report
+
+
+@dataclass
+class _Supervised:
+    """A running stream, restarted with backoff when its query fails."""
+
+    stream: landing.Stream
+    query: StreamingQuery
+    failures: int = 0
+    last_batch: int | None = None
+
+    def check(self, settings: Settings, stop: threading.Event) -> None:
+        error = self.query.exception()
+        if error is None:
+            progress = self.query.lastProgress
+            if progress and progress.get("batchId") != self.last_batch:
+                self.last_batch = progress.get("batchId")
+                status.record_progress(settings, self.stream.name, progress)
+                if progress.get("numInputRows"):
+                    self.failures = 0
+            return
+        self.failures += 1
+        first = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+        if self.failures > settings.stream_restart_attempts:
+            raise LakehouseError(
+                f"stream {self.stream.name} failed {self.failures} times in a row, last: {first}; "
+                "fix the cause (see the log) and start the ingester again: it resumes from its "
+                "checkpoint"
+            ) from error
+        delay = settings.stream_restart_backoff_seconds * 2 ** (self.failures - 1)
+        log.error(
+            "Stream %s failed: %s; restarting it from its checkpoint in %.0fs (restart %d/%d)",
+            self.stream.name,
+            first,
+            delay,
+            self.failures,
+            settings.stream_restart_attempts,
+        )
+        if not stop.wait(delay):
+            self.query = landing.start(self.stream, settings, once=False)
 
 
 def ingest_continuously(
@@ -83,26 +148,51 @@ def ingest_continuously(
 ) -> None:
     """Run every stream until SIGTERM/SIGINT (or ``stop``), then stop after the current batch.
 
-    The registration table is polled once per trigger interval.
+    A failed stream is restarted from its checkpoint with exponential backoff; the registration
+    table is polled every ``registrations_poll_seconds``, and an unavailable database is logged and
+    polled again at the next poll (its watermark stays where bronze is).
     """
     stop = stop or threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
-    queries = [
-        landing.start(s, settings, once=False) for s in streams(spark, settings, kafka=kafka)
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+    running = [
+        _Supervised(s, landing.start(s, settings, once=False))
+        for s in streams(spark, settings, kafka=kafka)
     ]
     interval = _seconds(settings.trigger_interval)
+    next_poll = time.monotonic()
     try:
         while not stop.is_set():
-            for query in queries:
-                if query.exception() is not None:
-                    raise query.exception()
-            extract_registrations(spark, settings)
+            for supervised in running:
+                supervised.check(settings, stop)
+            if time.monotonic() >= next_poll:
+                next_poll = time.monotonic() + settings.registrations_poll_seconds
+                try:
+                    extract_registrations(spark, settings)
+                except registrations.RegistrationSourceError as exc:
+                    log.error(
+                        "%s; polling again in %.0fs", exc, settings.registrations_poll_seconds
+                    )
             stop.wait(interval)
     finally:
-        log.info("Stopping %d stream(s) after their current batch", len(queries))
-        for query in queries:
-            query.stop()
+        log.info("Stopping %d stream(s) after their current batch", len(running))
+        for supervised in running:
+            stop_between_batches(supervised.query)
+            status.record_progress(settings, supervised.stream.name, supervised.query.lastProgress)
+        log.info("Ingester stopped")
+
+
+def stop_between_batches(query: StreamingQuery, timeout: float = 120.0) -> None:
+    """Stop ``query`` once its current micro-batch (if any) has committed.
+
+    Stopping mid-batch would be safe too (the batch is written again, idempotently, on restart);
+    waiting avoids redoing the work.
+    """
+    deadline = time.monotonic() + timeout
+    while query.isActive and query.status.get("isTriggerActive") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    query.stop()
 
 
 def _seconds(interval: str) -> float:

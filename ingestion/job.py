@@ -29,6 +29,7 @@ def main(argv: list[str] | None = None) -> None:
     from ingestion.spark import build_spark
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("py4j").setLevel(logging.WARNING)
     args = parse_args(argv)
     settings = load_settings(
         env=args.env,

@@ -67,6 +67,9 @@ class Settings(BaseSettings):
         ge=0,
         description="How far behind the watermark each run looks again for late-committed rows.",
     )
+    registrations_poll_seconds: float = Field(
+        default=60.0, ge=0, description="How often a streaming ingester polls the database."
+    )
     registrations_retry_attempts: int = Field(default=5, ge=1)
     registrations_retry_backoff_seconds: float = Field(default=2.0, ge=0)
     topics: Topics = Field(default_factory=Topics)
@@ -76,6 +79,10 @@ class Settings(BaseSettings):
     max_files_per_trigger: int = Field(default=100, gt=0)
     max_offsets_per_trigger: int = Field(default=200_000, gt=0)
     trigger_interval: str = "10 seconds"
+    stream_restart_attempts: int = Field(
+        default=5, ge=0, description="Restarts of a failing stream before the ingester gives up."
+    )
+    stream_restart_backoff_seconds: float = Field(default=5.0, ge=0)
 
     # Spark
     spark_master: str = "local[2]"

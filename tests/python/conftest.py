@@ -14,6 +14,7 @@ time.tzset()
 
 from ingestion.settings import Settings, load_settings  # noqa: E402
 from ingestion.spark import build_spark  # noqa: E402
+from tests.python.servers import PostgresServer  # noqa: E402
 
 
 def scenario_settings(home: Path, **overrides) -> Settings:
@@ -48,42 +49,16 @@ def settings(home: Path) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A throwaway PostgreSQL server on loopback (Debian's binaries, run as `postgres` if root)."""
-    import shutil
-    import socket
-    import subprocess
-    import tempfile
+def postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL server for the whole run (a test that stops it starts it again)."""
+    server = PostgresServer()
+    server.init()
+    server.start()
+    yield server
+    server.stop()
+    server.remove()
 
-    bins = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
-    if not bins:
-        pytest.fail("PostgreSQL server binaries are missing: run `make system-deps`")
-    bin_dir = bins[-1]
-    as_postgres = ["runuser", "-u", "postgres", "--"] if os.getuid() == 0 else []
-    root = Path(tempfile.mkdtemp(prefix="lakehouse-pg-"))
-    if as_postgres:
-        shutil.chown(root, "postgres", "postgres")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    data = root / "data"
 
-    def pg(*args: str) -> None:
-        subprocess.run([*as_postgres, *args], check=True, capture_output=True)
-
-    pg(str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "lakehouse", "--no-sync")
-    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
-    pg(
-        str(bin_dir / "pg_ctl"),
-        "-D",
-        str(data),
-        "-o",
-        options,
-        "-l",
-        str(root / "log"),
-        "-w",
-        "start",
-    )
-    yield f"postgresql+psycopg://lakehouse@127.0.0.1:{port}/postgres"
-    pg(str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop")
-    shutil.rmtree(root, ignore_errors=True)
+@pytest.fixture(scope="session")
+def postgres_url(postgres: PostgresServer) -> str:
+    return postgres.url()

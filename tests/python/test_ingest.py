@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections import Counter
-from decimal import Decimal
 
 import pytest
-from delta.tables import DeltaTable
 from pyspark.errors import StreamingQueryException
 
 from ingestion.ingest import ingest_once
 from ingestion.simulator import SimulationConfig, generate
 from ingestion.simulator.write import write_wave
 from tests.python.conftest import scenario_settings
+from tests.python.landed import assert_bronze_matches, expected_records, landed_records, versions
 from tests.python.truth import Truth
 
 CONFIG = SimulationConfig(
@@ -25,7 +23,6 @@ CONFIG = SimulationConfig(
     workout_minutes=(3, 6),
     resting_interval_s=3600,
 )
-TABLES = ["kafka_records", "registration_exports", "registrations"]
 
 
 def simulate(settings, waves=(1, 2), records_per_file=2_000) -> Truth:
@@ -35,77 +32,6 @@ def simulate(settings, waves=(1, 2), records_per_file=2_000) -> Truth:
             dataset, wave, records_per_file=records_per_file, **settings.simulation_targets()
         )
     return Truth.load(settings.truth_dir)
-
-
-def bronze(spark, settings, table):
-    return spark.read.format("delta").load(str(settings.bronze_table_path(table)))
-
-
-def versions(spark, settings) -> dict[str, int]:
-    return {
-        t: DeltaTable.forPath(spark, str(settings.bronze_table_path(t)))
-        .history(1)
-        .first()["version"]
-        for t in TABLES
-    }
-
-
-def expected_records(truth: Truth) -> Counter:
-    """Each (topic, partition, offset) once, with the value sent."""
-    return Counter(
-        {(r["topic"], r["partition"], r["offset"], r["value"]): 1 for r in truth.records}
-    )
-
-
-def landed_records(spark, settings) -> Counter:
-    rows = (
-        bronze(spark, settings, "kafka_records")
-        .where("topic is not null")
-        .select("topic", "partition", "offset", "value")
-        .collect()
-    )
-    return Counter(tuple(r) for r in rows)
-
-
-def epoch_micros(text: str) -> int:
-    return int(Decimal(text) * 1_000_000)
-
-
-def expected_registrations(truth: Truth, channel: str) -> Counter:
-    rows = [
-        (r["user_id"], r["device_id"], r["mac_address"], epoch_micros(r["registration_timestamp"]))
-        for r in truth.registrations
-        if r["channel"] == channel
-    ]
-    # database rows land once per distinct row; export rows once per exported line
-    return Counter(set(rows)) if channel == "database" else Counter(rows)
-
-
-def landed_registrations(spark, settings, table) -> Counter:
-    micros = (
-        "unix_micros(registration_timestamp)"
-        if table == "registrations"
-        else "unix_micros(timestamp_micros(cast(cast(registration_timestamp as decimal(24,6))"
-        " * 1000000 as bigint)))"
-    )
-    rows = (
-        bronze(spark, settings, table)
-        .selectExpr("cast(user_id as bigint)", "cast(device_id as bigint)", "mac_address", micros)
-        .collect()
-    )
-    return Counter(tuple(r) for r in rows)
-
-
-def assert_bronze_matches(spark, settings, truth: Truth) -> None:
-    assert landed_records(spark, settings) == expected_records(truth)
-    bad = bronze(spark, settings, "kafka_records").where("topic is null").select("raw").collect()
-    assert sorted(r.raw for r in bad) == sorted(b["line"] for b in truth.bad_lines)
-    assert landed_registrations(spark, settings, "registration_exports") == expected_registrations(
-        truth, "export"
-    )
-    assert landed_registrations(spark, settings, "registrations") == expected_registrations(
-        truth, "database"
-    )
 
 
 @pytest.mark.integration

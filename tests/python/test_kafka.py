@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
 import pytest
 from pyspark.errors import StreamingQueryException
 
@@ -12,6 +10,8 @@ from ingestion.ingest import ingest_once
 from ingestion.simulator import SimulationConfig, generate
 from ingestion.simulator.produce import publish
 from tests.python.conftest import scenario_settings
+from tests.python.landed import expected_records, landed_records
+from tests.python.servers import free_port, start_broker
 from tests.python.truth import Truth
 
 CONFIG = SimulationConfig(
@@ -23,41 +23,18 @@ CONFIG = SimulationConfig(
     workout_minutes=(2, 4),
     resting_interval_s=3600,
 )
-PORT = 29092
-
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
 def kafka_broker(tmp_path_factory):
     settings = scenario_settings(
-        tmp_path_factory.mktemp("broker"), kafka_bootstrap_servers=f"127.0.0.1:{PORT}"
+        tmp_path_factory.mktemp("broker"),
+        kafka_bootstrap_servers=f"127.0.0.1:{free_port(pairs=True)}",
     )
-    local = broker.Broker.of(settings)
-    broker.start(local)
-    broker.create_topics(local.bootstrap, settings.topics.names())
+    local = start_broker(settings)
     yield local
     broker.stop(local)
-
-
-def landed(spark, settings) -> Counter:
-    rows = (
-        spark.read.format("delta")
-        .load(str(settings.bronze_table_path("kafka_records")))
-        .where("source = 'kafka'")
-        .select("topic", "partition", "offset", "value")
-        .collect()
-    )
-    return Counter(tuple(r) for r in rows)
-
-
-def sent(truth: Truth, topics: list[str]) -> Counter:
-    """Records of the topics the ingester subscribes to (other topics are not its input)."""
-    return Counter(
-        (r["topic"], r["partition"], r["offset"], r["value"])
-        for r in truth.records
-        if r["topic"] in topics
-    )
 
 
 class Crash(RuntimeError):
@@ -83,9 +60,11 @@ def test_broker_records_land_once_across_a_crash_and_reruns(spark, home, kafka_b
     ingest_once(spark, settings, kafka=True)
     topics = settings.topics.names()
     assert {r["topic"] for r in truth.records} - set(topics), "an unknown topic was published"
-    assert landed(spark, settings) == sent(truth, topics)
+    assert landed_records(spark, settings) == expected_records(truth, topics)
 
     publish(dataset, 2, bootstrap=kafka_broker.bootstrap, **targets)
     ingest_once(spark, settings, kafka=True)
     ingest_once(spark, settings, kafka=True)
-    assert landed(spark, settings) == sent(Truth.load(settings.truth_dir), topics)
+    assert landed_records(spark, settings) == expected_records(
+        Truth.load(settings.truth_dir), topics
+    )
