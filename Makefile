@@ -12,12 +12,13 @@ STAMP := $(VENV)/.installed
 help:
 	@echo "make demo   simulate, ingest and build on the embedded default (env dev)"
 	@echo "make test   run the whole test suite (env test, under a temporary folder)"
-	@echo "make lint   ruff"
+	@echo "make lint   ruff and sqlfluff"
 	@echo "make clean  remove local state (.lakehouse/) and build output"
 
 # System packages the tests use: Java 17 and Maven (Spark, the Kafka broker), PostgreSQL (the
-# registration extractor against a real server). Installed with apt when missing.
-SYSTEM_PACKAGES := openjdk-17-jre-headless:java maven:mvn postgresql:/usr/lib/postgresql
+# registration extractor against a real server), Chromium (the docs site in a real browser).
+# Installed with apt when missing.
+SYSTEM_PACKAGES := openjdk-17-jre-headless:java maven:mvn postgresql:/usr/lib/postgresql chromium:chromium
 
 system-deps:
 	@missing=""; for entry in $(SYSTEM_PACKAGES); do \
@@ -33,7 +34,7 @@ system-deps:
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[local,dev]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -45,6 +46,7 @@ test: system-deps $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check ingestion tests
 	$(BIN)/ruff format --check ingestion tests
+	$(BIN)/sqlfluff lint models macros snapshots
 
 clean:
 	rm -rf .lakehouse target logs build dist *.egg-info

@@ -1,15 +1,18 @@
-"""Bronze Delta tables, written by path so the ingester needs no metastore."""
+"""Bronze Delta tables: by path on the local target (the ingester needs no metastore), by Unity
+Catalog name on Databricks (``--catalog``)."""
 
 from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from delta.exceptions import ConcurrentAppendException, ConcurrentTransactionException
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
+from pyspark.sql.streaming import DataStreamWriter, StreamingQuery
 
 from ingestion.transform import (
     KAFKA_RECORDS_SCHEMA,
@@ -27,18 +30,72 @@ BRONZE_TABLES: dict[str, T.StructType] = {
 }
 
 
-def ensure_table(spark: SparkSession, name: str, path: Path) -> None:
-    """Create the bronze table ``name`` at ``path`` if it does not exist yet."""
+APPEND_ONLY = "delta.appendOnly"
+
+
+@dataclass(frozen=True)
+class BronzeTable:
+    """One bronze table: a Delta path, or a ``catalog.bronze.name`` Unity Catalog table."""
+
+    name: str
+    path: Path | None = None
+    qualified_name: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.path is None) == (self.qualified_name is None):
+            raise ValueError("a bronze table has a path or a qualified name, not both")
+
+    def __str__(self) -> str:
+        return self.qualified_name or str(self.path)
+
+    def read(self, spark: SparkSession) -> DataFrame:
+        if self.qualified_name:
+            return spark.read.table(self.qualified_name)
+        return spark.read.format("delta").load(str(self.path))
+
+    def delta(self, spark: SparkSession) -> DeltaTable:
+        if self.qualified_name:
+            return DeltaTable.forName(spark, self.qualified_name)
+        return DeltaTable.forPath(spark, str(self.path))
+
+    def start_append(self, writer: DataStreamWriter) -> StreamingQuery:
+        """Start a streaming append into this table."""
+        writer = writer.format("delta").outputMode("append")
+        if self.qualified_name:
+            return writer.toTable(self.qualified_name)
+        return writer.start(str(self.path))
+
+
+def ensure_table(spark: SparkSession, table: BronzeTable) -> None:
+    """Create ``table`` (and its schema, in a catalog) if it does not exist yet."""
+    schema = BRONZE_TABLES[table.name]
+    if table.qualified_name:
+        spark.sql(f"create schema if not exists {table.qualified_name.rsplit('.', 1)[0]}")
+        spark.sql(
+            f"create table if not exists {table.qualified_name} ({column_ddl(schema)}) "
+            f"using delta tblproperties ('{APPEND_ONLY}' = 'true')"
+        )
+        return
     (
         DeltaTable.createIfNotExists(spark)
-        .location(str(path))
-        .addColumns(BRONZE_TABLES[name])
-        .property("delta.appendOnly", "true")
+        .location(str(table.path))
+        .addColumns(schema)
+        .property(APPEND_ONLY, "true")
         .execute()
     )
 
 
-def insert_new(target: Path, batch: DataFrame, keys: list[str], *, attempts: int = 5) -> None:
+def column_ddl(schema: T.StructType) -> str:
+    """``name type [not null]`` for each field, as CREATE TABLE lists columns."""
+    return ", ".join(
+        f"`{f.name}` {f.dataType.simpleString()}{'' if f.nullable else ' not null'}"
+        for f in schema.fields
+    )
+
+
+def insert_new(
+    target: BronzeTable, batch: DataFrame, keys: list[str], *, attempts: int = 5
+) -> None:
     """Insert the rows of ``batch`` whose ``keys`` are not in ``target`` yet.
 
     Streams writing one table at once (landing files and the broker) can make a MERGE conflict;
@@ -48,7 +105,7 @@ def insert_new(target: Path, batch: DataFrame, keys: list[str], *, attempts: int
     for attempt in range(1, attempts + 1):
         try:
             (
-                DeltaTable.forPath(batch.sparkSession, str(target))
+                target.delta(batch.sparkSession)
                 .alias("t")
                 .merge(batch.alias("s"), condition)
                 .whenNotMatchedInsertAll()

@@ -12,6 +12,6 @@ def register_bronze(spark: SparkSession, settings: Settings) -> None:
     """Create ``bronze.<table>`` entries pointing at the Delta tables the ingester writes."""
     spark.sql("create schema if not exists bronze")
     for name in BRONZE_TABLES:
-        path = settings.bronze_table_path(name)
-        ensure_table(spark, name, path)
-        spark.sql(f"create table if not exists bronze.{name} using delta location '{path}'")
+        table = settings.bronze_table(name)
+        ensure_table(spark, table)
+        spark.sql(f"create table if not exists bronze.{name} using delta location '{table.path}'")

@@ -283,6 +283,62 @@ def _ingest(spark, settings: Settings, *, once: bool, kafka: bool) -> None:
         ingest_continuously(spark, settings, kafka=kafka)
 
 
+# status ----------------------------------------------------------------------------------------
+@cli.command()
+@env_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+)
+@click.pass_context
+def status(ctx, fmt) -> None:
+    """Ingester progress: last batch and rows/s per stream, Kafka lag per topic, registrations."""
+    import json
+
+    from ingestion.ingest import STREAM_NAMES
+    from ingestion.status import report
+
+    found = report(_settings(ctx), stream_names=STREAM_NAMES)
+    if fmt == "json":
+        click.echo(json.dumps(found, indent=2))
+        return
+    console = Console()
+    streams = Table("stream", "last batch", "at", "rows", "rows/s in", "rows/s processed")
+    for name, last in found["streams"].items():
+        if last is None:
+            streams.add_row(name, "-", "no batch yet", "", "", "")
+            continue
+        streams.add_row(
+            name,
+            str(last["batch_id"]),
+            str(last["at"]),
+            str(last["rows"]),
+            f"{last['input_rows_per_second']:.1f}",
+            f"{last['processed_rows_per_second']:.1f}",
+        )
+    console.print(streams)
+    kafka = found["kafka"]
+    if kafka["lag"] is None:
+        console.print(f"Kafka {kafka['bootstrap']}: {kafka['error']}")
+    else:
+        lags = Table("topic", "lag (records)", title=f"Kafka {kafka['bootstrap']}")
+        for topic, behind in kafka["lag"].items():
+            lags.add_row(topic, str(behind))
+        console.print(lags)
+    registrations = found["registrations"]
+    if registrations is None:
+        console.print("Registrations: not polled yet")
+    else:
+        console.print(
+            f"Registrations: watermark {registrations['watermark'] or '-'}, "
+            f"{registrations['rows']} new row(s) at {registrations['at']}"
+            + (f", last poll failed: {registrations['error']}" if registrations["error"] else "")
+        )
+
+
 # build -----------------------------------------------------------------------------------------
 @cli.command(context_settings={"ignore_unknown_options": True})
 @env_option
@@ -308,6 +364,26 @@ def _build(settings: Settings, extra: list[str], spark=None) -> None:
         spark = spark or _spark(settings, with_metastore=True)
         register_bronze(spark, settings)
     run_dbt(settings, ["build", *extra])
+
+
+# docs ------------------------------------------------------------------------------------------
+@cli.command()
+@env_option
+@click.option("--serve/--no-serve", default=True, show_default=True, help="Serve after generating.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+@click.pass_context
+def docs(ctx, serve, port) -> None:
+    """Generate the dbt docs site (the data catalogue) and serve it on 127.0.0.1."""
+    from ingestion import docs as site
+    from ingestion.catalog import register_bronze
+
+    settings = _settings(ctx)
+    if settings.dbt_target == "local":
+        register_bronze(_spark(settings, with_metastore=True), settings)
+    page = site.generate(settings)
+    click.echo(f"Docs generated: {page}")
+    if serve:
+        site.serve(settings, port=port)
 
 
 # run -------------------------------------------------------------------------------------------

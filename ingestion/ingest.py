@@ -55,8 +55,8 @@ def extract_registrations(spark: SparkSession, settings: Settings) -> int:
 
     Records the poll (rows, watermark after it, failure) for ``lakehouse status``.
     """
-    target = settings.bronze_table_path("registrations")
-    ensure_table(spark, "registrations", target)
+    target = settings.bronze_table("registrations")
+    ensure_table(spark, target)
     default_db = settings.root / "registrations.db"
     if settings.registrations_url is None and not default_db.exists():
         log.info(

@@ -22,6 +22,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--kafka", action="store_true", help="Also read the Kafka broker.")
     parser.add_argument("--kafka-bootstrap-servers", default=None)
     parser.add_argument("--trigger-interval", default=None)
+    parser.add_argument(
+        "--catalog",
+        default=None,
+        help="Unity Catalog catalog of the bronze tables (<catalog>.bronze.<table>).",
+    )
     return parser.parse_args(argv)
 
 
@@ -37,6 +42,7 @@ def main(argv: list[str] | None = None) -> None:
         landing_dir=args.landing_dir,
         kafka_bootstrap_servers=args.kafka_bootstrap_servers,
         trigger_interval=args.trigger_interval,
+        catalog=args.catalog,
     )
     spark = build_spark(
         settings, app_name=f"lakehouse-ingest-{settings.env.value}", with_metastore=False

@@ -9,13 +9,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 
-from ingestion.bronze import ensure_table, insert_new
+from ingestion.bronze import BronzeTable, ensure_table, insert_new
 from ingestion.settings import Settings
 from ingestion.transform import (
     REGISTRATION_EXPORT_SCHEMA,
@@ -43,7 +42,7 @@ class Stream:
     sink: Callable[[DataFrame, int], None] | None = None  # None: Delta sink, append
 
 
-def kafka_record_sink(target: Path, after_batch: BatchHook | None = None):
+def kafka_record_sink(target: BronzeTable, after_batch: BatchHook | None = None):
     """foreachBatch sink: insert records whose (topic, partition, offset) is new to bronze."""
 
     def write(batch: DataFrame, batch_id: int) -> None:
@@ -71,7 +70,7 @@ def landing_kafka_stream(
         name="landing_kafka",
         source=landing_lines_to_records(lines),
         table="kafka_records",
-        sink=kafka_record_sink(settings.bronze_table_path("kafka_records"), after_batch),
+        sink=kafka_record_sink(settings.bronze_table("kafka_records"), after_batch),
     )
 
 
@@ -86,13 +85,14 @@ def broker_kafka_stream(
         .option("startingOffsets", "earliest")
         .option("failOnDataLoss", "true")
         .option("maxOffsetsPerTrigger", settings.max_offsets_per_trigger)
+        .options(**settings.kafka_source_options())
         .load()
     )
     return Stream(
         name="kafka",
         source=kafka_rows_to_records(rows),
         table="kafka_records",
-        sink=kafka_record_sink(settings.bronze_table_path("kafka_records"), after_batch),
+        sink=kafka_record_sink(settings.bronze_table("kafka_records"), after_batch),
     )
 
 
@@ -119,22 +119,21 @@ def landing_registration_stream(spark: SparkSession, settings: Settings) -> Stre
 
 def start(stream: Stream, settings: Settings, *, once: bool) -> StreamingQuery:
     """Start ``stream`` into its bronze table with the trigger of the run mode."""
-    target = settings.bronze_table_path(stream.table)
-    ensure_table(stream.source.sparkSession, stream.table, target)
+    target = settings.bronze_table(stream.table)
+    ensure_table(stream.source.sparkSession, target)
     writer = (
         stream.source.writeStream.queryName(f"{settings.env.value}_{stream.name}")
         .option("checkpointLocation", str(settings.checkpoint_dir / stream.name))
         .trigger(**trigger(once, settings.trigger_interval))
     )
     if stream.sink is None:
-        writer = writer.format("delta").outputMode("append")
-        query = writer.start(str(target))
+        query = target.start_append(writer)
     else:
         query = writer.foreachBatch(stream.sink).start()
     log.info(
-        "Started stream %s -> bronze.%s (%s)",
+        "Started stream %s -> %s (%s)",
         stream.name,
-        stream.table,
+        target,
         "availableNow" if once else f"every {settings.trigger_interval}",
     )
     return query

@@ -13,13 +13,12 @@ import logging
 import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import sqlalchemy as sa
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from ingestion.bronze import insert_new
+from ingestion.bronze import BronzeTable, insert_new
 from ingestion.transform import REGISTRATION_KEY, REGISTRATIONS_SCHEMA
 
 log = logging.getLogger(__name__)
@@ -70,11 +69,10 @@ def rows_to_frame(spark: SparkSession, rows: Iterable[Sequence], source_table: s
     ).select(*REGISTRATIONS_SCHEMA.fieldNames())
 
 
-def watermark(spark: SparkSession, bronze: Path, source_table: str) -> datetime | None:
+def watermark(spark: SparkSession, bronze: BronzeTable, source_table: str) -> datetime | None:
     """Latest registration time already landed from ``source_table`` (naive UTC), or None."""
     latest = (
-        spark.read.format("delta")
-        .load(str(bronze))
+        bronze.read(spark)
         .where(F.col("source_table") == source_table)
         .agg(F.unix_micros(F.max("registration_timestamp")).alias("latest"))
         .first()
@@ -127,7 +125,7 @@ def extract(
     *,
     url: str,
     table_name: str,
-    bronze: Path,
+    bronze: BronzeTable,
     lookback: timedelta,
     attempts: int = 5,
     backoff: float = 2.0,
@@ -144,7 +142,7 @@ def extract(
     )
     if not rows:
         return 0
-    landed = spark.read.format("delta").load(str(bronze)).select(*REGISTRATION_KEY)
+    landed = bronze.read(spark).select(*REGISTRATION_KEY)
     new = rows_to_frame(spark, rows, table_name).join(landed, REGISTRATION_KEY, "left_anti")
     count = new.count()
     if count:

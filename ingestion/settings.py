@@ -9,15 +9,18 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+if TYPE_CHECKING:
+    from ingestion.bronze import BronzeTable
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_HOME = REPO_ROOT / ".lakehouse"
@@ -74,6 +77,20 @@ class Settings(BaseSettings):
     registrations_retry_backoff_seconds: float = Field(default=2.0, ge=0)
     topics: Topics = Field(default_factory=Topics)
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_options: dict[str, str] = Field(
+        default_factory=dict,
+        description="Extra options of Spark's Kafka source (JSON in LAKEHOUSE_KAFKA_OPTIONS).",
+    )
+    kafka_sasl_jaas_config: SecretStr | None = Field(
+        default=None, description="kafka.sasl.jaas.config (a secret: environment or secret scope)."
+    )
+
+    # Bronze
+    catalog: str | None = Field(
+        default=None,
+        description="Unity Catalog catalog: bronze tables are <catalog>.bronze.<table> "
+        "(Databricks); unset, Delta tables by path under <env>/bronze.",
+    )
 
     # Streaming
     max_files_per_trigger: int = Field(default=100, gt=0)
@@ -152,6 +169,21 @@ class Settings(BaseSettings):
 
     def bronze_table_path(self, table: str) -> Path:
         return self.bronze_dir / table
+
+    def bronze_table(self, table: str) -> BronzeTable:
+        """Where bronze table ``table`` lives: in the catalog if one is set, else by path."""
+        from ingestion.bronze import BronzeTable
+
+        if self.catalog:
+            return BronzeTable(table, qualified_name=f"{self.catalog}.bronze.{table}")
+        return BronzeTable(table, path=self.bronze_table_path(table))
+
+    def kafka_source_options(self) -> dict[str, str]:
+        """Options of Spark's Kafka source beyond the subscription (security, mostly)."""
+        options = dict(self.kafka_options)
+        if self.kafka_sasl_jaas_config is not None:
+            options["kafka.sasl.jaas.config"] = self.kafka_sasl_jaas_config.get_secret_value()
+        return options
 
     def dbt_env(self) -> dict[str, str]:
         """Environment variables through which profiles/profiles.yml finds this environment."""

@@ -1,4 +1,5 @@
-{#- The bronze record's identity and lineage columns, as every topic's staging model exposes them. -#}
+{#- The bronze record's identity and lineage columns, as every topic's staging model exposes
+    them. -#}
 {% macro kafka_record_columns() -%}
         record_id,
         topic,

@@ -1,4 +1,5 @@
-{#- The bronze Kafka records of one contract topic (by its key in var('topics')), payload parsed. -#}
+{#- The bronze Kafka records of one contract topic (by its key in var('topics')), payload
+    parsed. -#}
 {% macro kafka_topic(topic_key) -%}
     select
         *,

@@ -38,16 +38,21 @@ exported as (
         ---------- quality
         case
             when not coalesce(
-                trim(user_id) rlike '^[0-9]+$' and try_cast(trim(user_id) as bigint) is not null, false
-            )
+                    trim(user_id) rlike '^[0-9]+$'
+                    and try_cast(trim(user_id) as bigint) is not null,
+                    false
+                )
                 then 'user_id is not an integer'
             when not coalesce(
-                trim(device_id) rlike '^[0-9]+$' and try_cast(trim(device_id) as bigint) is not null, false
-            )
+                    trim(device_id) rlike '^[0-9]+$'
+                    and try_cast(trim(device_id) as bigint) is not null,
+                    false
+                )
                 then 'device_id is not an integer'
             when not coalesce(
-                lower(trim(mac_address)) rlike '^[0-9a-f]{2}(:[0-9a-f]{2}){5}$', false
-            )
+                    lower(trim(mac_address)) rlike '^[0-9a-f]{2}(:[0-9a-f]{2}){5}$',
+                    false
+                )
                 then 'mac_address is not a MAC address'
             when not coalesce(trim(registration_timestamp) rlike '^[0-9]+([.][0-9]+)?$', false)
                 then 'registration_timestamp is not epoch seconds'

@@ -9,12 +9,13 @@ profiles as (
 
 reference as (
 
+    -- noqa: disable=LT02
     select
         {% if var('as_of_date') %}
         date '{{ var("as_of_date") }}'
         {% else %}
         current_date()
-        {% endif %} as as_of_date
+        {% endif %} as as_of_date  -- noqa: enable=LT02
 
 )
 

@@ -42,10 +42,14 @@ touched_by_readings as (
     from readings
     inner join assignments
         on readings.device_id = assignments.device_id
-        and (assignments.device_valid_from is null
-             or readings.measured_at >= assignments.device_valid_from)
-        and (assignments.device_valid_to is null
-             or readings.measured_at < assignments.device_valid_to)
+        and (
+            assignments.device_valid_from is null
+            or readings.measured_at >= assignments.device_valid_from
+        )
+        and (
+            assignments.device_valid_to is null
+            or readings.measured_at < assignments.device_valid_to
+        )
     inner join completed
         on assignments.user_id = completed.user_id
         and readings.measured_at > completed.start_time
@@ -105,10 +109,14 @@ recomputed as (
         on assignments.device_id = readings.device_id
         and readings.measured_at > completed.start_time
         and readings.measured_at <= completed.end_time
-        and (assignments.device_valid_from is null
-             or readings.measured_at >= assignments.device_valid_from)
-        and (assignments.device_valid_to is null
-             or readings.measured_at < assignments.device_valid_to)
+        and (
+            assignments.device_valid_from is null
+            or readings.measured_at >= assignments.device_valid_from
+        )
+        and (
+            assignments.device_valid_to is null
+            or readings.measured_at < assignments.device_valid_to
+        )
     where readings.is_valid
 
 )

@@ -5,24 +5,17 @@ from __future__ import annotations
 from collections import Counter
 from decimal import Decimal
 
-from delta.tables import DeltaTable
-
 from tests.python.truth import Truth
 
 TABLES = ["kafka_records", "registration_exports", "registrations"]
 
 
 def bronze(spark, settings, table):
-    return spark.read.format("delta").load(str(settings.bronze_table_path(table)))
+    return settings.bronze_table(table).read(spark)
 
 
 def versions(spark, settings) -> dict[str, int]:
-    return {
-        t: DeltaTable.forPath(spark, str(settings.bronze_table_path(t)))
-        .history(1)
-        .first()["version"]
-        for t in TABLES
-    }
+    return {t: settings.bronze_table(t).delta(spark).history(1).first()["version"] for t in TABLES}
 
 
 def expected_records(truth: Truth, topics: list[str] | None = None) -> Counter:

@@ -1,14 +1,104 @@
-"""The dbt project parses for every target, including the Databricks ones (offline)."""
+"""The dbt project parses for every target (offline), and its governance rules hold: no direct
+identifiers in gold, PII tagged and masked in silver, grants per layer on Databricks only."""
 
 from __future__ import annotations
 
-import pytest
+import json
 
-from ingestion.dbt import run_dbt
+import pytest
+import yaml
+
+from ingestion.dbt import PROFILES_DIR, run_dbt
 from tests.python.conftest import scenario_settings
+
+#: Columns that name, locate or date a person (the contract's user profile).
+DIRECT_IDENTIFIERS = {"first_name", "last_name", "street_address", "dob"}
+GROUPS = {"engineers": "data-engineers", "analysts": "data-analysts"}
+
+
+@pytest.fixture(scope="module")
+def manifests(tmp_path_factory) -> dict[str, dict]:
+    """The parsed project of the local target and of every Databricks target."""
+    import os
+
+    os.environ.setdefault("DATABRICKS_TOKEN", "placeholder-for-parsing")
+    found = {}
+    for target in ("local", "dev", "test", "prod"):
+        settings = scenario_settings(tmp_path_factory.mktemp(target), dbt_target=target)
+        run_dbt(settings, ["parse"])
+        found[target] = json.loads((settings.root / "dbt" / "target" / "manifest.json").read_text())
+    return found
+
+
+def nodes(manifest: dict, *kinds: str) -> list[dict]:
+    return [n for n in manifest["nodes"].values() if n["resource_type"] in kinds]
+
+
+def layer(node: dict) -> str:
+    return node["schema"]
 
 
 @pytest.mark.parametrize("target", ["dev", "test", "prod"])
-def test_project_parses_for_databricks_targets(home, target, monkeypatch):
-    monkeypatch.setenv("DATABRICKS_TOKEN", "placeholder-for-parsing")
-    run_dbt(scenario_settings(home, dbt_target=target), ["parse"])
+def test_project_parses_for_databricks_targets(manifests, target):
+    models = nodes(manifests[target], "model")
+    assert {layer(m) for m in models} == {"bronze", "silver", "gold"}
+
+
+def test_gold_carries_no_direct_identifier_and_no_pii(manifests):
+    gold = [m for m in nodes(manifests["prod"], "model") if layer(m) == "gold"]
+    assert gold
+    for model in gold:
+        assert not DIRECT_IDENTIFIERS & set(model["columns"]), model["name"]
+        assert not [c for c, v in model["columns"].items() if v["meta"].get("pii")], model["name"]
+
+
+def test_every_direct_identifier_in_silver_is_tagged_pii_and_masked(manifests):
+    tagged = 0
+    for node in nodes(manifests["prod"], "model", "snapshot"):
+        if layer(node) != "silver":
+            continue
+        for name, column in node["columns"].items():
+            if name in DIRECT_IDENTIFIERS:
+                assert column["meta"].get("pii") is True, f"{node['name']}.{name} is not tagged"
+                tagged += 1
+        if any(c["meta"].get("pii") for c in node["columns"].values()):
+            hooks = [h["sql"] for h in node["config"]["post-hook"]]
+            assert "{{ apply_pii_masks() }}" in hooks, f"{node['name']} is not masked"
+    # the profile, its history and its snapshot each hold the four identifiers
+    assert tagged == len(DIRECT_IDENTIFIERS) * 3
+
+
+def test_raw_payloads_in_silver_are_masked_too(manifests):
+    rejected = next(m for m in nodes(manifests["prod"], "model") if m["name"] == "rejected_events")
+    assert rejected["columns"]["value"]["meta"].get("pii") is True
+
+
+def test_grants_per_layer_on_databricks(manifests):
+    expected = {
+        "bronze": {"select": [GROUPS["engineers"]]},
+        "silver": {"select": [GROUPS["engineers"]], "modify": [GROUPS["engineers"]]},
+        "gold": {"select": [GROUPS["analysts"], GROUPS["engineers"]]},
+    }
+    for target in ("dev", "test", "prod"):
+        for node in nodes(manifests[target], "model", "snapshot"):
+            assert node["config"]["grants"] == expected[layer(node)], (target, node["name"])
+    hooks = {n["name"]: n for n in nodes(manifests["prod"], "operation")}
+    assert any("grant_schema_privileges" in h["raw_code"] for h in hooks.values())
+    assert any("create_pii_mask_functions" in h["raw_code"] for h in hooks.values())
+
+
+def test_grants_are_skipped_on_the_local_target(manifests):
+    for node in nodes(manifests["local"], "model", "snapshot"):
+        assert node["config"]["grants"] == {}, node["name"]
+
+
+def test_profiles_read_credentials_from_the_environment_only():
+    profile = yaml.safe_load((PROFILES_DIR / "profiles.yml").read_text())
+    outputs = profile["smartwatch_lakehouse"]["outputs"]
+    assert {o["type"] for o in outputs.values()} == {"spark", "databricks"}
+    for name, output in outputs.items():
+        if output["type"] != "databricks":
+            continue
+        for key in ("token", "password", "client_secret", "host", "http_path"):
+            if key in output:
+                assert str(output[key]).startswith("{{ env_var("), f"{name}.{key} is a literal"

@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import pytest
+from delta.exceptions import ConcurrentAppendException
 from pyspark.errors import StreamingQueryException
 
+from ingestion.bronze import BronzeTable, ensure_table, insert_new
 from ingestion.ingest import ingest_once
 from ingestion.simulator import SimulationConfig, generate
 from ingestion.simulator.write import write_wave
+from ingestion.transform import REGISTRATIONS_SCHEMA
 from tests.python.conftest import scenario_settings
-from tests.python.landed import assert_bronze_matches, expected_records, landed_records, versions
+from tests.python.landed import (
+    TABLES,
+    assert_bronze_matches,
+    expected_records,
+    landed_records,
+    versions,
+)
 from tests.python.truth import Truth
 
 CONFIG = SimulationConfig(
@@ -79,3 +89,57 @@ def test_crash_after_a_batch_is_written_then_rerun_loses_and_duplicates_nothing(
         ingest_once(spark, settings, after_batch=crash_after_second_batch)
     ingest_once(spark, settings)
     assert_bronze_matches(spark, settings, truth)
+
+
+@pytest.mark.integration
+def test_with_a_catalog_bronze_tables_are_catalog_tables(spark, home):
+    """On Databricks (``--catalog``) the ingester writes <catalog>.bronze.<table> by name; the
+    session catalog stands in for Unity Catalog here."""
+    settings = scenario_settings(home, catalog="spark_catalog")
+    spark.sql("drop schema if exists spark_catalog.bronze cascade")
+    try:
+        truth = simulate(settings, waves=(1,))
+        ingest_once(spark, settings)
+        assert_bronze_matches(spark, settings, truth)
+        tables = {t.tableName for t in spark.sql("show tables in spark_catalog.bronze").collect()}
+        assert tables == set(TABLES)
+        assert not settings.bronze_dir.exists(), "nothing is written by path"
+    finally:
+        spark.sql("drop schema if exists spark_catalog.bronze cascade")
+
+
+class Conflicting(BronzeTable):
+    """A table whose first ``conflicts`` merges meet a concurrent writer."""
+
+    conflicts: list
+
+    def delta(self, spark):
+        if self.conflicts:
+            self.conflicts.pop()
+            raise ConcurrentAppendException("a concurrent stream appended files")
+        return super().delta(spark)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("conflicts", [1, 2])
+def test_a_merge_that_meets_a_concurrent_writer_is_retried(spark, tmp_path, conflicts):
+    table = Conflicting("registrations", path=tmp_path / "registrations")
+    object.__setattr__(table, "conflicts", [True] * conflicts)
+    ensure_table(spark, table)
+    rows = spark.createDataFrame(
+        [(1, 10, "00:00:00:00:00:01", datetime(2023, 3, 1), "registrations", datetime(2023, 3, 2))],
+        REGISTRATIONS_SCHEMA,
+    )
+    insert_new(table, rows, ["user_id", "device_id"], attempts=conflicts + 1)
+    insert_new(table, rows, ["user_id", "device_id"])
+    assert [tuple(r) for r in table.read(spark).collect()] == [tuple(r) for r in rows.collect()]
+
+
+@pytest.mark.integration
+def test_a_merge_that_keeps_conflicting_fails(spark, tmp_path):
+    table = Conflicting("registrations", path=tmp_path / "registrations")
+    object.__setattr__(table, "conflicts", [True] * 3)
+    ensure_table(spark, table)
+    rows = spark.createDataFrame([], REGISTRATIONS_SCHEMA)
+    with pytest.raises(ConcurrentAppendException):
+        insert_new(table, rows, ["user_id"], attempts=3)

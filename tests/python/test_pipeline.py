@@ -6,13 +6,16 @@ from __future__ import annotations
 import json
 import math
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 
+from ingestion import docs
 from ingestion.dbt import run_dbt
 from ingestion.ingest import ingest_once
 from ingestion.simulator import SimulationConfig, generate
 from ingestion.simulator.write import write_wave
+from tests.python.browser import ARTIFACTS, rendered_dom, screenshot, section, visible_texts
 from tests.python.oracle import expected_tables
 from tests.python.tables import COLUMNS, GOLD, SILVER, read_all
 from tests.python.truth import Truth
@@ -50,8 +53,9 @@ def assert_tables_equal(actual: dict, expected: dict) -> None:
 
 
 def assert_catalogue_complete(settings) -> None:
-    """dbt docs show every model with all its columns, each described."""
-    run_dbt(settings, ["docs", "generate"])
+    """dbt docs show every model with all its columns, each described, and the site renders them
+    in a browser."""
+    page = docs.generate(settings)
     target = settings.root / "dbt" / "target"
     manifest = json.loads((target / "manifest.json").read_text())
     catalog = json.loads((target / "catalog.json").read_text())
@@ -67,6 +71,25 @@ def assert_catalogue_complete(settings) -> None:
             built = {c for c in built if not c.startswith("dbt_")}
         assert built == set(documented), f"{model['name']}: columns and docs differ"
         assert all(documented.values()), f"{model['name']}: a column has no description"
+    assert_site_renders(page, manifest)
+
+
+def assert_site_renders(page: Path, manifest: dict) -> None:
+    """Each gold model's page in headless Chromium shows its columns and what it depends on; the
+    lineage graph is kept as a screenshot."""
+    nodes = manifest["nodes"]
+    gold = [k for k, v in nodes.items() if v["resource_type"] == "model" and v["schema"] == "gold"]
+    assert {nodes[k]["name"] for k in gold} == set(GOLD)
+    for key in gold:
+        model = nodes[key]
+        texts = visible_texts(rendered_dom(f"{page.as_uri()}#!/model/{key}"))
+        assert ("span", model["name"]) in texts, f"{model['name']}: its page did not render"
+        shown = section(texts, "Columns", "Referenced By")
+        assert set(model["columns"]) <= set(shown), f"{model['name']}: columns not shown"
+        parents = {nodes[p]["name"] for p in model["depends_on"]["nodes"] if p in nodes}
+        assert parents and parents <= set(section(texts, "Depends On", "Code"))
+        lineage = f"{page.as_uri()}#!/model/{key}?g_v=1"
+        assert screenshot(lineage, ARTIFACTS / f"docs-lineage-{model['name']}.png").stat().st_size
 
 
 def table_contents(spark) -> dict[str, list]:

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from delta.tables import DeltaTable
 
-from ingestion.bronze import ensure_table
+from ingestion.bronze import BronzeTable, ensure_table
 from ingestion.registrations import RegistrationSourceError, extract, to_utc_micros
 from ingestion.simulator.write import registration_table
 
@@ -50,10 +50,9 @@ def database(request, tmp_path: Path):
     engine.dispose()
 
 
-def landed(spark, bronze: Path) -> list[tuple]:
+def landed(spark, bronze: BronzeTable) -> list[tuple]:
     rows = (
-        spark.read.format("delta")
-        .load(str(bronze))
+        bronze.read(spark)
         .selectExpr(
             "user_id", "device_id", "mac_address", "unix_micros(registration_timestamp) as micros"
         )
@@ -68,8 +67,8 @@ def micros(t: datetime) -> int:
 
 def test_watermark_picks_late_equal_timestamps_and_never_loads_twice(spark, tmp_path, database):
     url, insert = database
-    bronze = tmp_path / "bronze" / "registrations"
-    ensure_table(spark, "registrations", bronze)
+    bronze = BronzeTable("registrations", path=tmp_path / "bronze" / "registrations")
+    ensure_table(spark, bronze)
 
     def run() -> int:
         return extract(
@@ -99,8 +98,8 @@ def test_watermark_picks_late_equal_timestamps_and_never_loads_twice(spark, tmp_
 
 def test_row_older_than_the_lookback_is_not_read_again(spark, tmp_path, database):
     url, insert = database
-    bronze = tmp_path / "bronze" / "registrations"
-    ensure_table(spark, "registrations", bronze)
+    bronze = BronzeTable("registrations", path=tmp_path / "bronze" / "registrations")
+    ensure_table(spark, bronze)
     late = (9, 109, "aa:aa:aa:aa:aa:09", T0 - timedelta(hours=1))
     insert((1, 101, "aa:aa:aa:aa:aa:01", T0))
     extract(
@@ -121,8 +120,8 @@ def test_row_older_than_the_lookback_is_not_read_again(spark, tmp_path, database
 
 
 def test_unavailable_database_retries_then_fails_clearly_without_writing(spark, tmp_path, caplog):
-    bronze = tmp_path / "bronze" / "registrations"
-    ensure_table(spark, "registrations", bronze)
+    bronze = BronzeTable("registrations", path=tmp_path / "bronze" / "registrations")
+    ensure_table(spark, bronze)
     url = f"sqlite:///{tmp_path / 'missing-dir' / 'registrations.db'}"
     with pytest.raises(RegistrationSourceError, match="unavailable after 3 attempts.*watermark"):
         extract(
@@ -140,8 +139,8 @@ def test_unavailable_database_retries_then_fails_clearly_without_writing(spark, 
 
 def test_missing_table_names_the_setting(spark, tmp_path, database):
     url, _ = database
-    bronze = tmp_path / "bronze" / "registrations"
-    ensure_table(spark, "registrations", bronze)
+    bronze = BronzeTable("registrations", path=tmp_path / "bronze" / "registrations")
+    ensure_table(spark, bronze)
     with pytest.raises(
         RegistrationSourceError, match="'sales' does not exist.*REGISTRATIONS_TABLE"
     ):

@@ -1,0 +1,78 @@
+"""Open the dbt docs site in headless Chromium (Debian's ``chromium``) and read what it rendered."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from ingestion.settings import REPO_ROOT
+
+#: Where tests keep files for people to look at (CI publishes the folder).
+ARTIFACTS = Path(os.environ.get("LAKEHOUSE_TEST_ARTIFACTS", REPO_ROOT / "artifacts"))
+
+
+def chromium() -> list[str]:
+    binary = shutil.which("chromium") or shutil.which("chromium-browser")
+    if binary is None:
+        pytest.fail("Chromium is missing: run `make system-deps` (Debian package chromium)")
+    sandbox = ["--no-sandbox"] if os.getuid() == 0 else []
+    return [binary, "--headless", "--disable-gpu", *sandbox, "--virtual-time-budget=20000"]
+
+
+def rendered_dom(url: str) -> str:
+    """The page's DOM after its scripts ran."""
+    result = subprocess.run(
+        [*chromium(), "--dump-dom", url], capture_output=True, text=True, check=True, timeout=120
+    )
+    return result.stdout
+
+
+def screenshot(url: str, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [*chromium(), "--window-size=1600,1000", f"--screenshot={path}", url],
+        capture_output=True,
+        check=True,
+        timeout=120,
+    )
+    return path
+
+
+class _VisibleText(HTMLParser):
+    """Text nodes outside scripts and styles, each with its innermost element."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[str] = []
+        self.texts: list[tuple[str, str]] = []
+
+    def handle_starttag(self, tag, attrs) -> None:
+        self.stack.append(tag)
+
+    def handle_endtag(self, tag) -> None:
+        while self.stack and self.stack.pop() != tag:
+            pass
+
+    def handle_data(self, data) -> None:
+        if data.strip() and not {"script", "style"} & set(self.stack):
+            self.texts.append((self.stack[-1] if self.stack else "", data.strip()))
+
+
+def visible_texts(dom: str) -> list[tuple[str, str]]:
+    parser = _VisibleText()
+    parser.feed(dom)
+    return parser.texts
+
+
+def section(texts: list[tuple[str, str]], title: str, until: str) -> list[str]:
+    """Texts between the heading ``title`` and the next heading ``until``."""
+    start = next(i for i, (tag, text) in enumerate(texts) if tag == "h6" and text == title)
+    end = next(
+        i for i, (tag, text) in enumerate(texts) if i > start and tag == "h6" and text == until
+    )
+    return [text for _, text in texts[start + 1 : end]]

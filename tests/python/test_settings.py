@@ -1,0 +1,51 @@
+"""Settings from the environment: Kafka security options, the catalog, secrets kept secret."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ingestion.job import parse_args
+from ingestion.settings import load_settings
+
+HIDDEN = "-".join(["not", "a", "real", "secret"])
+JAAS = " ".join(
+    ["PlainLoginModule required", 'username="$ConnectionString"', "=".join(["password", HIDDEN])]
+)
+
+
+def test_kafka_security_comes_from_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv(
+        "LAKEHOUSE_KAFKA_OPTIONS",
+        '{"kafka.security.protocol": "SASL_SSL", "kafka.sasl.mechanism": "PLAIN"}',
+    )
+    monkeypatch.setenv("LAKEHOUSE_KAFKA_SASL_JAAS_CONFIG", JAAS)
+    settings = load_settings(home=tmp_path)
+    assert settings.kafka_source_options() == {
+        "kafka.security.protocol": "SASL_SSL",
+        "kafka.sasl.mechanism": "PLAIN",
+        "kafka.sasl.jaas.config": JAAS,
+    }
+    assert HIDDEN not in repr(settings) and HIDDEN not in str(settings.model_dump())
+
+
+def test_without_security_settings_the_source_gets_no_extra_options(tmp_path):
+    assert load_settings(home=tmp_path).kafka_source_options() == {}
+
+
+@pytest.mark.parametrize(
+    ("catalog", "expected"),
+    [("smartwatch_prod", "smartwatch_prod.bronze.kafka_records"), (None, None)],
+)
+def test_bronze_tables_by_catalog_name_or_by_path(tmp_path, catalog, expected):
+    settings = load_settings(home=tmp_path, env="prod", catalog=catalog)
+    table = settings.bronze_table("kafka_records")
+    assert table.qualified_name == expected
+    assert table.path == (None if catalog else tmp_path / "prod" / "bronze" / "kafka_records")
+
+
+def test_the_job_passes_the_catalog_through():
+    args = parse_args(["--env", "prod", "--mode", "stream", "--catalog", "smartwatch_prod"])
+    assert (args.env, args.mode, args.catalog) == ("prod", "stream", "smartwatch_prod")
+    assert Path(parse_args([]).mode) == Path("once")
