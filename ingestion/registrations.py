@@ -134,7 +134,7 @@ def extract(
     latest = watermark(spark, bronze, table_name)
     since = latest - lookback if latest is not None else None
     rows = read_rows(url, table_name, since, attempts=attempts, backoff=backoff)
-    log.info(
+    log.debug(
         "Registrations: %d row(s) in %s since %s",
         len(rows),
         table_name,
@@ -147,4 +147,5 @@ def extract(
     count = new.count()
     if count:
         insert_new(bronze, new, REGISTRATION_KEY)
+        log.info("Registrations: %d new row(s) from %s into %s", count, table_name, bronze)
     return count
