@@ -478,6 +478,51 @@ def demo(ctx, users, days, seed, kafka) -> None:
         click.echo("The broker keeps running: stop it with `.venv/bin/lakehouse kafka stop`.")
 
 
+# bench -----------------------------------------------------------------------------------------
+@cli.command()
+@click.option(
+    "--sizes",
+    default="1000000,10000000",
+    show_default=True,
+    help="Heart-rate readings per data set, comma-separated.",
+)
+@click.option("--kafka-size", default=1_000_000, show_default=True, type=click.IntRange(min=1))
+@click.option("--users", default=10_000, show_default=True, type=click.IntRange(min=1))
+@click.option("--days", default=30, show_default=True, type=click.IntRange(min=1))
+@click.option(
+    "--out",
+    "document",
+    default=Path("docs/benchmarks.md"),
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="Markdown document whose results section is rewritten (plots go beside it).",
+)
+@click.pass_context
+def bench(ctx, sizes, kafka_size, users, days, document) -> None:
+    """Measure ingestion throughput, incremental build cost, freshness and memory; write the table
+    and plots."""
+    import shutil
+
+    from ingestion.bench import report, run
+
+    settings = _settings(ctx)
+    home = settings.home / "bench"
+    shutil.rmtree(home, ignore_errors=True)
+    spark = _spark(load_settings(env="dev", home=home / "session"), with_metastore=True)
+    counts = [int(size) for size in sizes.split(",")]
+    result = run.run(
+        spark,
+        home,
+        counts,
+        users=users,
+        days=days,
+        kafka_size=kafka_size,
+        after_stage=lambda partial: report.write(partial, document, with_plots=False),
+    )
+    report.write(result, document)
+    click.echo(report.table(result))
+
+
 def main() -> None:
     """Console entry point: one clear line on failure (``--verbose`` for the traceback)."""
     try:

@@ -5,8 +5,8 @@ produced (by topic, partition and offset) and, after a ``dbt build``, silver and
 oracle's tables:
 
 1. wave 1 is streamed in;
-2. wave 2 is produced while dbt runs at the same time, the ingester is killed (-9) at random
-   points and restarted, and the broker is stopped and started again;
+2. wave 2 is produced over minutes: while dbt runs at the same time, then while the ingester is
+   killed (-9) at random points and restarted, and the broker is stopped and started again;
 3. the ingester stops gracefully on SIGTERM, ``lakehouse status`` shows the lag of wave 3 per
    topic, and the ingester restarts while the registration database is down.
 """
@@ -229,17 +229,16 @@ def test_stream_waves_through_kills_broker_restart_and_database_outage(
         produce(1, rate=len(dataset.for_wave(1).records) / 20)
         assert_wave_complete([1])
 
-        # 2. dbt runs while wave 2 streams in, the ingester is killed at random points and the
-        #    broker restarts
-        producer = in_background(lambda: produce(2, rate=len(dataset.for_wave(2).records) / 45))
-        faults = in_background(lambda: kill_and_restart_broker(ingester, local, rng))
+        # 2. wave 2 streams in for minutes: first while dbt runs, then while the ingester is
+        #    killed at random moments and restarted, and the broker restarts
+        producer = in_background(lambda: produce(2, rate=len(dataset.for_wave(2).records) / 240))
         since = datetime.now(UTC).replace(tzinfo=None)
         run_dbt(settings, RUN)
         until = datetime.now(UTC).replace(tzinfo=None)
-        joined(producer)
-        joined(faults)
         kafka_records = settings.bronze_table_path("kafka_records")
         assert commits_between(spark, kafka_records, since, until) > 0, "no overlap was tested"
+        kill_and_restart_broker(ingester, local, rng)
+        joined(producer)
         assert_wave_complete([1, 2])
 
         # 3. graceful stop, lag in the status, and the registration database down on restart

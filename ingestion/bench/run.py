@@ -1,0 +1,354 @@
+"""``lakehouse bench``: how much data the lakehouse moves per core and how fresh gold is.
+
+One run on one machine measures, for each data size: ingestion from landing files into bronze
+next to the same Spark reading the same files into a ``noop`` sink (the ceiling), ``dbt run`` in
+full against incremental runs after adding 1% more data and a fixed 10,000 readings; then, once,
+ingestion from Kafka next to its ceiling, and streaming freshness (event to bronze, event to gold
+under back-to-back builds) at a fixed produce rate; and the peak memory of the driver.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import statistics
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from ingestion import broker, landing
+from ingestion.bench import data
+from ingestion.catalog import register_bronze
+from ingestion.dbt import run_dbt
+from ingestion.ingest import ingest_continuously, ingest_once
+from ingestion.settings import Settings, load_settings
+from ingestion.transform import dedup_records
+
+log = logging.getLogger(__name__)
+
+AS_OF = {"as_of_date": "2023-04-01"}
+FIXED_INCREMENT = 10_000
+LOOKBACK_BEFORE = 120  # minutes: the incremental window before the benchmark's finding
+
+
+@dataclass
+class Measure:
+    name: str
+    size: int | None
+    value: float
+    unit: str
+
+
+@dataclass
+class Report:
+    measures: list[Measure] = field(default_factory=list)
+    latencies: dict[str, list[float]] = field(default_factory=dict)
+    machine: dict = field(default_factory=dict)
+
+    def add(self, name: str, size: int | None, value: float, unit: str) -> float:
+        self.measures.append(Measure(name, size, value, unit))
+        log.info("%s%s: %.3f %s", name, f" @ {size:,}" if size else "", value, unit)
+        return value
+
+    def value(self, name: str, size: int | None = None) -> float:
+        return next(m.value for m in self.measures if m.name == name and m.size == size)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "machine": self.machine,
+                "measures": [asdict(m) for m in self.measures],
+                "latencies": self.latencies,
+            },
+            indent=1,
+        )
+
+
+def timed(action: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    action()
+    return time.perf_counter() - started
+
+
+def peak_rss_mb(pid: int) -> float:
+    """Peak resident memory (VmHWM) of a process, in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def jvm_pid() -> int | None:
+    """The JVM this Python process started (the Spark driver)."""
+    for child in Path(f"/proc/{os.getpid()}/task").glob("*/children"):
+        for pid in child.read_text().split():
+            if "java" in Path(f"/proc/{pid}/cmdline").read_text(errors="replace"):
+                return int(pid)
+    return None
+
+
+def machine() -> dict:
+    import platform
+
+    import pyspark
+
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    memory_kb = int(Path("/proc/meminfo").read_text().split()[1])
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "memory_gib": round(memory_kb / 1024 / 1024, 1),
+        "python": platform.python_version(),
+        "spark": pyspark.__version__,
+    }
+
+
+# Stages ------------------------------------------------------------------------------------------
+def noop_ceiling(spark: SparkSession, settings: Settings, stream: landing.Stream) -> float:
+    """Seconds for the same stream, same batches, into Spark's ``noop`` sink."""
+
+    def discard(batch, _batch_id) -> None:
+        dedup_records(batch).write.format("noop").mode("overwrite").save()
+
+    checkpoint = settings.root / "bench-noop" / f"{stream.name}-{time.time_ns()}"
+    query = (
+        stream.source.writeStream.trigger(availableNow=True)
+        .option("checkpointLocation", str(checkpoint))
+        .foreachBatch(discard)
+        .start()
+    )
+    return timed(query.awaitTermination)
+
+
+def write_base(spark: SparkSession, settings: Settings, size: int, users: int, days: int) -> int:
+    """The data set of one size in the landing zone; returns its Kafka records."""
+    folder = settings.landing / "kafka"
+    entities = data.profile_lines(spark, users=users).union(
+        data.workout_lines(spark, users=users, days=days)
+    )
+    data.write_lines(entities, folder, files=2, label="entities")
+    readings = data.bpm_lines(
+        spark, size, first=0, users=users, days=days, per_device=max(size // users, 1)
+    )
+    data.write_lines(readings, folder, files=max(2, size // 250_000), label="bpm-base")
+    data.write_registrations(
+        data.registration_rows(spark, users=users), settings.landing / "registrations"
+    )
+    return size + users + users * days * 2
+
+
+def add_readings(spark, settings, *, size, first, count, users, days, label) -> None:
+    readings = data.bpm_lines(
+        spark, count, first=first, users=users, days=days, per_device=max(size // users, 1)
+    )
+    data.write_lines(readings, settings.landing / "kafka", files=2, label=label)
+
+
+def dbt_run(settings: Settings, *extra: str, lookback: int | None = None) -> float:
+    variables = dict(AS_OF)
+    if lookback is not None:
+        variables["ingestion_lookback_minutes"] = lookback
+    return timed(lambda: run_dbt(settings, ["run", *extra, "--vars", json.dumps(variables)]))
+
+
+def reset_catalog(spark: SparkSession) -> None:
+    for schema in ("gold", "silver", "bronze"):
+        spark.sql(f"drop schema if exists {schema} cascade")
+
+
+def bench_size(spark, settings, report: Report, size: int, *, users: int, days: int) -> None:
+    records = write_base(spark, settings, size, users, days)
+    ceiling = noop_ceiling(spark, settings, landing.landing_kafka_stream(spark, settings))
+    report.add("landing noop ceiling", size, records / ceiling, "events/s")
+    ingest = timed(lambda: ingest_once(spark, settings))
+    report.add("landing to bronze", size, records / ingest, "events/s")
+    report.add(
+        "landing ratio to ceiling",
+        size,
+        report.value("landing to bronze", size) / report.value("landing noop ceiling", size),
+        "x",
+    )
+    reset_catalog(spark)
+    register_bronze(spark, settings)
+    full = report.add("dbt full run", size, dbt_run(settings, "--full-refresh"), "s")
+
+    one_percent = size // 100
+    add_readings(
+        spark,
+        settings,
+        size=size,
+        first=size,
+        count=one_percent,
+        users=users,
+        days=days,
+        label="bpm-plus-1pct",
+    )
+    ingest_once(spark, settings)
+    incremental = report.add("dbt incremental run, +1%", size, dbt_run(settings), "s")
+    report.add("incremental / full, +1%", size, incremental / full, "x")
+    before = dbt_run(settings, lookback=LOOKBACK_BEFORE)
+    report.add(f"dbt incremental run, {LOOKBACK_BEFORE} min lookback", size, before, "s")
+
+    add_readings(
+        spark,
+        settings,
+        size=size,
+        first=size + one_percent,
+        count=FIXED_INCREMENT,
+        users=users,
+        days=days,
+        label="bpm-plus-fixed",
+    )
+    ingest_once(spark, settings)
+    report.add(f"dbt incremental run, +{FIXED_INCREMENT:,}", size, dbt_run(settings), "s")
+    pid = jvm_pid()
+    if pid:
+        report.add("peak driver memory (JVM)", size, peak_rss_mb(pid), "MiB")
+
+
+def produce(bootstrap: str, lines, *, rate: float | None = None) -> int:
+    """Publish envelope lines (key and value) to their topics, at ``rate`` records/s if given."""
+    from confluent_kafka import Producer
+
+    from ingestion.simulator.produce import producer_config
+
+    producer = Producer(producer_config(bootstrap))
+    started = time.monotonic()
+    sent = 0
+    for row in lines:
+        envelope = json.loads(row.value)
+        while True:
+            try:
+                producer.produce(envelope["topic"], key=envelope["key"], value=envelope["value"])
+                break
+            except BufferError:
+                producer.poll(0.1)
+        sent += 1
+        producer.poll(0)
+        if rate and (ahead := sent / rate - (time.monotonic() - started)) > 0:
+            time.sleep(ahead)
+    producer.flush(120)
+    return sent
+
+
+def bench_kafka(spark, settings, report: Report, size: int, *, users: int, days: int) -> None:
+    local = broker.Broker.of(settings)
+    broker.start(local)
+    broker.create_topics(local.bootstrap, settings.topics.names())
+    try:
+        lines = data.bpm_lines(
+            spark, size, first=0, users=users, days=days, per_device=size // users
+        )
+        produce(local.bootstrap, lines.toLocalIterator())
+        ceiling = noop_ceiling(spark, settings, landing.broker_kafka_stream(spark, settings))
+        report.add("kafka noop ceiling", size, size / ceiling, "events/s")
+        query_settings = settings.model_copy(update={"landing_dir": settings.root / "no-landing"})
+        ingest = timed(lambda: ingest_once(spark, query_settings, kafka=True))
+        report.add("kafka to bronze", size, size / ingest, "events/s")
+        report.add(
+            "kafka ratio to ceiling",
+            size,
+            report.value("kafka to bronze", size) / report.value("kafka noop ceiling", size),
+            "x",
+        )
+        reset_catalog(spark)
+        register_bronze(spark, query_settings)
+        bench_freshness(spark, query_settings, report, local, users=users, days=days, first=size)
+    finally:
+        broker.stop(local)
+
+
+def bench_freshness(spark, settings, report, local, *, users, days, first, rate=500, seconds=90):
+    """Event to bronze at a fixed produce rate with the streaming ingester, and event to gold
+    with dbt running back to back meanwhile."""
+    count = int(rate * seconds)
+    lines = data.bpm_lines(spark, count, first=first, users=users, days=days, per_device=100)
+    rows = lines.collect()
+    stop = threading.Event()
+    ingester = threading.Thread(
+        target=ingest_continuously, args=(spark, settings), kwargs={"kafka": True, "stop": stop}
+    )
+    producer = threading.Thread(target=produce, args=(local.bootstrap, rows), kwargs={"rate": rate})
+    ingester.start()
+    time.sleep(20)  # the streams are up
+    since = spark.sql("select current_timestamp() as now").first()["now"]
+    producer.start()
+    builds: list[tuple[float, float]] = []
+    while producer.is_alive():
+        started = time.time()
+        dbt_run(settings, "--select", "heart_rate+")
+        builds.append((started, time.time()))
+    started = time.time()
+    dbt_run(settings, "--select", "heart_rate+")
+    builds.append((started, time.time()))
+    stop.set()
+    ingester.join(300)
+    arrived = (
+        settings.bronze_table("kafka_records")
+        .read(spark)
+        .where((F.col("source") == "kafka") & (F.col("kafka_timestamp") >= F.lit(since)))
+        .select(
+            F.unix_micros("kafka_timestamp").alias("sent"),
+            F.unix_micros("ingested_at").alias("landed"),
+        )
+        .collect()
+    )
+    to_bronze = [(r.landed - r.sent) / 1e6 for r in arrived]
+    to_gold = [
+        next(end for start, end in builds if start >= r.landed / 1e6) - r.sent / 1e6
+        for r in arrived
+        if any(start >= r.landed / 1e6 for start, _ in builds)
+    ]
+    report.latencies = {"event to bronze": to_bronze, "event to gold": to_gold}
+    trigger = float(settings.trigger_interval.split()[0])
+    for name, values in report.latencies.items():
+        cuts = statistics.quantiles(values, n=100)
+        report.add(f"{name} p50", rate, cuts[49], "s")
+        report.add(f"{name} p95", rate, cuts[94], "s")
+    report.add(
+        "event to bronze p95 / trigger interval",
+        rate,
+        report.value("event to bronze p95", rate) / trigger,
+        "x",
+    )
+    report.add("produced at", rate, len(arrived) / seconds, "events/s")
+
+
+def run(
+    spark: SparkSession,
+    home: Path,
+    sizes: list[int],
+    *,
+    users: int,
+    days: int,
+    kafka_size: int,
+    after_stage: Callable[[Report], None] = lambda _: None,
+) -> Report:
+    """Every stage in turn; ``after_stage`` sees the results so far (a long run keeps them)."""
+    report = Report(machine=machine())
+    for size in sizes:
+        settings = load_settings(env="dev", home=home / f"size-{size}")
+        bench_size(spark, settings, report, size, users=users, days=days)
+        after_stage(report)
+    settings = load_settings(
+        env="dev",
+        home=home / "kafka",
+        kafka_bootstrap_servers="127.0.0.1:29392",
+        trigger_interval="5 seconds",
+        registrations_poll_seconds=300,
+    )
+    bench_kafka(spark, settings, report, kafka_size, users=users, days=days)
+    return report
