@@ -59,6 +59,10 @@ class Report:
     def value(self, name: str, size: int | None = None) -> float:
         return next(m.value for m in self.measures if m.name == name and m.size == size)
 
+    def ratio(self, name: str, size: int | None, numerator: str, denominator: str) -> float:
+        value = self.value(numerator, size) / self.value(denominator, size)
+        return self.add(name, size, value, "x")
+
     def to_json(self) -> str:
         return json.dumps(
             {
@@ -175,12 +179,7 @@ def bench_size(spark, settings, report: Report, size: int, *, users: int, days: 
     report.add("landing noop ceiling", size, records / ceiling, "events/s")
     ingest = timed(lambda: ingest_once(spark, settings))
     report.add("landing to bronze", size, records / ingest, "events/s")
-    report.add(
-        "landing ratio to ceiling",
-        size,
-        report.value("landing to bronze", size) / report.value("landing noop ceiling", size),
-        "x",
-    )
+    report.ratio("landing ratio to ceiling", size, "landing to bronze", "landing noop ceiling")
     reset_catalog(spark)
     register_bronze(spark, settings)
     full = report.add("dbt full run", size, dbt_run(settings, "--full-refresh"), "s")
@@ -258,12 +257,7 @@ def bench_kafka(spark, settings, report: Report, size: int, *, users: int, days:
         query_settings = settings.model_copy(update={"landing_dir": settings.root / "no-landing"})
         ingest = timed(lambda: ingest_once(spark, query_settings, kafka=True))
         report.add("kafka to bronze", size, size / ingest, "events/s")
-        report.add(
-            "kafka ratio to ceiling",
-            size,
-            report.value("kafka to bronze", size) / report.value("kafka noop ceiling", size),
-            "x",
-        )
+        report.ratio("kafka ratio to ceiling", size, "kafka to bronze", "kafka noop ceiling")
         reset_catalog(spark)
         register_bronze(spark, query_settings)
         bench_freshness(spark, query_settings, report, local, users=users, days=days, first=size)
