@@ -42,14 +42,7 @@ touched_by_readings as (
     from readings
     inner join assignments
         on readings.device_id = assignments.device_id
-        and (
-            assignments.device_valid_from is null
-            or readings.measured_at >= assignments.device_valid_from
-        )
-        and (
-            assignments.device_valid_to is null
-            or readings.measured_at < assignments.device_valid_to
-        )
+        and {{ assigned_at('readings.measured_at') }}
     inner join completed
         on assignments.user_id = completed.user_id
         and readings.measured_at > completed.start_time
@@ -109,14 +102,7 @@ recomputed as (
         on assignments.device_id = readings.device_id
         and readings.measured_at > completed.start_time
         and readings.measured_at <= completed.end_time
-        and (
-            assignments.device_valid_from is null
-            or readings.measured_at >= assignments.device_valid_from
-        )
-        and (
-            assignments.device_valid_to is null
-            or readings.measured_at < assignments.device_valid_to
-        )
+        and {{ assigned_at('readings.measured_at') }}
     where readings.is_valid
 
 )
