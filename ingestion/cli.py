@@ -497,8 +497,14 @@ def demo(ctx, users, days, seed, kafka) -> None:
     type=click.Path(path_type=Path),
     help="Markdown document whose results section is rewritten (plots go beside it).",
 )
+@click.option(
+    "--add",
+    "add_to_last",
+    is_flag=True,
+    help="Keep the last run's measures (results.json) and add or replace this run's.",
+)
 @click.pass_context
-def bench(ctx, sizes, kafka_size, users, days, document) -> None:
+def bench(ctx, sizes, kafka_size, users, days, document, add_to_last) -> None:
     """Measure ingestion throughput, incremental build cost, freshness and memory; write the table
     and plots."""
     import shutil
@@ -509,7 +515,8 @@ def bench(ctx, sizes, kafka_size, users, days, document) -> None:
     home = settings.home / "bench"
     shutil.rmtree(home, ignore_errors=True)
     spark = _spark(load_settings(env="dev", home=home / "session"), with_metastore=True)
-    counts = [int(size) for size in sizes.split(",")]
+    counts = [int(size) for size in sizes.split(",") if size.strip()]
+    earlier = report.load(document) if add_to_last else []
     result = run.run(
         spark,
         home,
@@ -518,6 +525,7 @@ def bench(ctx, sizes, kafka_size, users, days, document) -> None:
         days=days,
         kafka_size=kafka_size,
         after_stage=lambda partial: report.write(partial, document, with_plots=False),
+        earlier=earlier,
     )
     report.write(result, document)
     click.echo(report.table(result))

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
-from ingestion.bench.run import Report
+from ingestion.bench.run import Measure, Report
 from ingestion.simulator.write import write_atomically
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
@@ -124,6 +125,14 @@ def plots(report: Report, folder: Path) -> list[Path]:
     )
     written.append(path)
     return written
+
+
+def load(document: Path) -> list[Measure]:
+    """The measures of the last run written beside ``document`` (none if there is none)."""
+    path = document.parent / "benchmarks" / "results.json"
+    if not path.exists():
+        return []
+    return [Measure(**m) for m in json.loads(path.read_text())["measures"]]
 
 
 def write(report: Report, document: Path, *, with_plots: bool = True) -> None:

@@ -52,6 +52,7 @@ class Report:
     machine: dict = field(default_factory=dict)
 
     def add(self, name: str, size: int | None, value: float, unit: str) -> float:
+        self.measures = [m for m in self.measures if (m.name, m.size) != (name, size)]
         self.measures.append(Measure(name, size, value, unit))
         log.info("%s%s: %.3f %s", name, f" @ {size:,}" if size else "", value, unit)
         return value
@@ -276,6 +277,7 @@ def bench_freshness(spark, settings, report, local, *, users, days, first, rate=
         target=ingest_continuously, args=(spark, settings), kwargs={"kafka": True, "stop": stop}
     )
     producer = threading.Thread(target=produce, args=(local.bootstrap, rows), kwargs={"rate": rate})
+    dbt_run(settings)  # every model exists before the builds that follow the readings
     ingester.start()
     time.sleep(20)  # the streams are up
     since = spark.sql("select current_timestamp() as now").first()["now"]
@@ -330,9 +332,11 @@ def run(
     days: int,
     kafka_size: int,
     after_stage: Callable[[Report], None] = lambda _: None,
+    earlier: list[Measure] | None = None,
 ) -> Report:
-    """Every stage in turn; ``after_stage`` sees the results so far (a long run keeps them)."""
-    report = Report(machine=machine())
+    """Every stage in turn; ``after_stage`` sees the results so far (a long run keeps them).
+    ``earlier`` measures (of another run) are kept, those of the same name and size replaced."""
+    report = Report(machine=machine(), measures=list(earlier or []))
     for size in sizes:
         settings = load_settings(env="dev", home=home / f"size-{size}")
         bench_size(spark, settings, report, size, users=users, days=days)
