@@ -230,6 +230,7 @@ def stop(broker: Broker, *, timeout: float = 30.0) -> None:
 
 def create_topics(bootstrap: str, topics: list[str], partitions: int = PARTITIONS) -> None:
     """Create ``topics`` if they do not exist yet."""
+    from confluent_kafka import KafkaError, KafkaException
     from confluent_kafka.admin import AdminClient, NewTopic
 
     admin = AdminClient({"bootstrap.servers": bootstrap})
@@ -240,4 +241,8 @@ def create_topics(bootstrap: str, topics: list[str], partitions: int = PARTITION
         if t not in existing
     ]
     for future in admin.create_topics(wanted).values() if wanted else []:
-        future.result()
+        try:
+            future.result()
+        except KafkaException as exc:  # created meanwhile (auto-creation by a producer)
+            if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                raise
