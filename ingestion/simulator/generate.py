@@ -318,27 +318,19 @@ class _Builder:
             gym_id = rng.randint(1, self.c.gyms)
             login = start - rng.uniform(60, 900)
             logout = stop + rng.uniform(60, 900)
-            self.emit(
-                "gym_login",
-                mac,
-                {
-                    "mac_address": mac,
-                    "gym": gym_id,
-                    "login": _time_value(rng, login),
-                    "logout": None,
-                },
-                login,
-            )
+
+            def visit(left: float | None) -> dict:
+                """A scan of the visit: at login (no logout yet), or with the logout time."""
+                at_login = _time_value(rng, login)
+                at_logout = None if left is None else _time_value(rng, left)
+                return {"mac_address": mac, "gym": gym_id, "login": at_login, "logout": at_logout}
+
+            self.emit("gym_login", mac, visit(None), login)
             if rng.random() < 0.9 or not self.c.anomalies:
                 self.emit(
                     "gym_login",
                     mac,
-                    {
-                        "mac_address": mac,
-                        "gym": gym_id,
-                        "login": _time_value(rng, login),
-                        "logout": _time_value(rng, logout),
-                    },
+                    visit(logout),
                     logout,
                     late=self.anomaly(0.05),
                 )

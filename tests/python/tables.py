@@ -8,7 +8,7 @@ from decimal import Decimal
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
 
-from tests.python.oracle import GRAINS, _sort_key
+from tests.python.oracle import GRAINS, PROFILE_COLUMNS, _sort_key
 
 SILVER = [
     "users",
@@ -70,22 +70,11 @@ def read_table(spark: SparkSession, name: str, columns: list[str]) -> list[dict]
     return sorted(rows, key=_sort_key(GRAINS[name]))
 
 
-PROFILE = [
-    "first_name",
-    "last_name",
-    "dob",
-    "sex",
-    "gender",
-    "street_address",
-    "city",
-    "state",
-    "zip",
-]
 #: The contract's columns of each table (CONTRACT.md sections 2 and 3).
 COLUMNS = {
     "users": ["user_id", "device_id", "mac_address", "registered_at"],
-    "user_profile": ["user_id", *PROFILE, "updated_at"],
-    "user_profile_history": ["user_id", *PROFILE, "valid_from", "valid_to", "is_deleted"],
+    "user_profile": ["user_id", *PROFILE_COLUMNS, "updated_at"],
+    "user_profile_history": ["user_id", *PROFILE_COLUMNS, "valid_from", "valid_to", "is_deleted"],
     "heart_rate": ["device_id", "measured_at", "heartrate", "is_valid"],
     "workouts": ["user_id", "workout_id", "session_id", "action", "event_at"],
     "completed_workouts": ["user_id", "workout_id", "session_id", "start_time", "end_time"],
