@@ -337,6 +337,11 @@ def status(ctx, fmt) -> None:
             f"{registrations['rows']} new row(s) at {registrations['at']}"
             + (f", last poll failed: {registrations['error']}" if registrations["error"] else "")
         )
+    unmatched = found["unmatched_files"]
+    if unmatched:
+        console.print(f"Landing files that match no pattern (not loaded): {len(unmatched)}")
+        for path in unmatched:
+            console.print(f"  {path}")
 
 
 # build -----------------------------------------------------------------------------------------

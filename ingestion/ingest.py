@@ -89,18 +89,66 @@ def extract_registrations(spark: SparkSession, settings: Settings) -> int:
     return rows
 
 
+def report_unmatched_files(settings: Settings) -> list[str]:
+    """Warn about landing files no stream will load, and keep the list for ``lakehouse status``."""
+    folders = {
+        "kafka": landing.KAFKA_FILE_PATTERNS,
+        "registrations": landing.REGISTRATION_FILE_PATTERNS,
+    }
+    found = [
+        str(path)
+        for name, patterns in folders.items()
+        for path in landing.unmatched_files(settings.landing / name, patterns)
+    ]
+    if found:
+        log.warning(
+            "%d landing file(s) match no pattern and will not be loaded (rename them, e.g. "
+            "*.jsonl, *.json.gz or *.csv, in the folder itself, not a subfolder): %s",
+            len(found),
+            ", ".join(found[:10]) + (" ..." if len(found) > 10 else ""),
+        )
+    status.record_unmatched_files(settings, found)
+    return found
+
+
 def ingest_once(
     spark: SparkSession, settings: Settings, *, kafka: bool = False, after_batch=None
 ) -> IngestReport:
-    """Drain everything available now into bronze, one stream after the other, then return."""
+    """Drain everything available now into bronze, one stream after the other, then return.
+
+    A stream (or the registration database) that fails does not keep the others from running:
+    every source is tried, then the failures are raised together.
+    """
     report = IngestReport()
+    report_unmatched_files(settings)
+    failures: list[str] = []
     for stream in streams(spark, settings, kafka=kafka, after_batch=after_batch):
-        query = landing.start(stream, settings, once=True)
-        query.awaitTermination()
+        try:
+            query = landing.start(stream, settings, once=True)
+            query.awaitTermination()
+        except Exception as exc:  # noqa: BLE001 - reported below, after the other sources
+            failures.append(f"stream {stream.name}: {_first_line(exc)}")
+            log.error("Stream %s failed: %s", stream.name, _first_line(exc))
+            continue
         status.record_progress(settings, stream.name, query.lastProgress)
         report.add(stream.name, _rows_read(query))
-    report.add("registrations_db", extract_registrations(spark, settings))
+    try:
+        report.add("registrations_db", extract_registrations(spark, settings))
+    except registrations.RegistrationSourceError as exc:
+        failures.append(f"registrations: {exc}")
+        log.error("%s", exc)
+    if failures:
+        raise LakehouseError(
+            f"{len(failures)} source(s) failed, the others were ingested: "
+            + "; ".join(failures)
+            + ". Fix the cause and run the ingester again: each source resumes where it stopped"
+        )
     return report
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 @dataclass
@@ -123,7 +171,7 @@ class _Supervised:
                     self.failures = 0
             return
         self.failures += 1
-        first = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+        first = _first_line(error)
         if self.failures > settings.stream_restart_attempts:
             raise LakehouseError(
                 f"stream {self.stream.name} failed {self.failures} times in a row, last: {first}; "
@@ -156,6 +204,7 @@ def ingest_continuously(
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
+    report_unmatched_files(settings)
     running = [
         _Supervised(s, landing.start(s, settings, once=False))
         for s in streams(spark, settings, kafka=kafka)

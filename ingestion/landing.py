@@ -6,9 +6,12 @@ Each stream is a source DataFrame plus a sink; ``start`` applies the trigger (``
 
 from __future__ import annotations
 
+import fnmatch
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -22,12 +25,43 @@ from ingestion.transform import (
     export_rows_to_registrations,
     kafka_rows_to_records,
     landing_lines_to_records,
+    number_repeated_lines,
 )
 
 log = logging.getLogger(__name__)
 
-KAFKA_FILE_GLOB = "*.{json,jsonl}"
+#: File names each landing folder loads (rule 1): JSON lines, plain or gzip-compressed.
+KAFKA_FILE_PATTERNS = ("*.json", "*.jsonl", "*.json.gz", "*.jsonl.gz")
 REGISTRATION_FILE_GLOB = "*.csv"
+REGISTRATION_FILE_PATTERNS = ("*.csv",)
+#: Spark's file source skips a file older than the newest seen minus ``maxFileAge`` (7 days by
+#: default); landed files keep whatever modification time they were moved in with, so none is
+#: too old to load.
+MAX_FILE_AGE = "3650000d"
+
+
+def glob_filter(patterns: tuple[str, ...]) -> str:
+    """The file source's ``pathGlobFilter`` matching any of ``patterns`` (``*.{json,jsonl}``)."""
+    suffixes = [p.removeprefix("*.") for p in patterns]
+    return f"*.{{{','.join(suffixes)}}}" if len(suffixes) > 1 else patterns[0]
+
+
+def unmatched_files(folder: Path, patterns: tuple[str, ...]) -> list[Path]:
+    """Files under ``folder`` that its stream will never load: names matching none of
+    ``patterns``, and files in subfolders. Hidden and temporary names (``.x``, ``_x``: files still
+    being written) are not listed."""
+    found = []
+    for parent, dirs, names in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith((".", "_"))]
+        for name in names:
+            if name.startswith((".", "_")):
+                continue
+            path = Path(parent) / name
+            nested = path.parent != folder
+            if nested or not any(fnmatch.fnmatch(name, p) for p in patterns):
+                found.append(path)
+    return sorted(found)
+
 
 BatchHook = Callable[[int], None]
 
@@ -46,7 +80,7 @@ def kafka_record_sink(target: BronzeTable, after_batch: BatchHook | None = None)
     """foreachBatch sink: insert records whose (topic, partition, offset) is new to bronze."""
 
     def write(batch: DataFrame, batch_id: int) -> None:
-        insert_new(target, dedup_records(batch), ["record_id"])
+        insert_new(target, dedup_records(number_repeated_lines(batch)), ["record_id"])
         if after_batch is not None:
             after_batch(batch_id)
 
@@ -61,7 +95,8 @@ def landing_kafka_stream(
     folder.mkdir(parents=True, exist_ok=True)
     lines = (
         spark.readStream.format("text")
-        .option("pathGlobFilter", KAFKA_FILE_GLOB)
+        .option("pathGlobFilter", glob_filter(KAFKA_FILE_PATTERNS))
+        .option("maxFileAge", MAX_FILE_AGE)
         .option("maxFilesPerTrigger", settings.max_files_per_trigger)
         .load(str(folder))
         .select("value", F.col("_metadata.file_path").alias("source_file"))

@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 
 KAFKA_STREAM = "kafka"
 REGISTRATIONS = "registrations_db"
+UNMATCHED = "unmatched_files"
 
 
 def status_dir(settings: Settings) -> Path:
@@ -58,6 +59,11 @@ def record_registrations(
             "error": error,
         },
     )
+
+
+def record_unmatched_files(settings: Settings, files: list[str]) -> None:
+    """Keep the landing files that match no pattern, as found at the last start or run."""
+    _write(settings, UNMATCHED, {"at": datetime.now(UTC).isoformat(), "files": files})
 
 
 def _write(settings: Settings, name: str, value: dict) -> None:
@@ -144,4 +150,5 @@ def report(settings: Settings, *, stream_names: list[str]) -> dict[str, Any]:
         "streams": {name: _read(folder / f"{name}.json") for name in stream_names},
         "kafka": kafka,
         "registrations": _read(folder / f"{REGISTRATIONS}.json"),
+        "unmatched_files": (_read(folder / f"{UNMATCHED}.json") or {}).get("files", []),
     }

@@ -7,14 +7,12 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 from pyspark.sql.window import Window
 
+#: The landing envelope, every field read as text: a number or a string both give its text, so
+#: ``"partition": 0`` and ``"partition": "0"`` are alike and nothing overflows while parsing.
 ENVELOPE_SCHEMA = T.StructType(
     [
-        T.StructField("key", T.StringType()),
-        T.StructField("value", T.StringType()),
-        T.StructField("topic", T.StringType()),
-        T.StructField("partition", T.IntegerType()),
-        T.StructField("offset", T.LongType()),
-        T.StructField("timestamp", T.DecimalType(20, 3)),
+        T.StructField(name, T.StringType())
+        for name in ("key", "value", "topic", "partition", "offset", "timestamp")
     ]
 )
 
@@ -66,53 +64,96 @@ REGISTRATIONS_SCHEMA = T.StructType(
 REGISTRATION_KEY = ["user_id", "device_id", "mac_address", "registration_timestamp"]
 
 _MILLIS_THRESHOLD = 10**11
+#: The timestamp range every engine and file format here holds: 0001-01-01 to 9999-12-31 (UTC).
+MIN_MICROS = -62_135_596_800_000_000
+MAX_MICROS = 253_402_300_799_999_999
+_BOM = "\ufeff"
 
 
 def epoch_to_timestamp(epoch: Column) -> Column:
-    """Epoch seconds (or milliseconds when >= 10^11, contract 1.3) to a UTC timestamp."""
-    seconds = F.when(epoch >= F.lit(_MILLIS_THRESHOLD), epoch / F.lit(1000)).otherwise(epoch)
-    return F.timestamp_seconds(seconds.cast(T.DecimalType(20, 6)))
+    """Epoch seconds (or milliseconds when >= 10^11, contract 1.3) to a UTC timestamp.
+
+    ``epoch`` is text or a number; anything that is not a number, or lies outside the timestamp
+    range, gives null (never an error that would fail the batch).
+    """
+    value = F.trim(epoch.cast("string")).try_cast(T.DecimalType(38, 6))
+    seconds = F.when(value >= F.lit(_MILLIS_THRESHOLD), value / F.lit(1000)).otherwise(value)
+    micros = F.round(F.try_multiply(seconds, F.lit(1_000_000)), 0).try_cast("bigint")
+    return F.when(micros.between(MIN_MICROS, MAX_MICROS), F.timestamp_micros(micros))
 
 
-def record_id(topic: Column, partition: Column, offset: Column, fallback: Column) -> Column:
-    """Bronze dedup key: ``topic/partition/offset`` for a Kafka record, else ``fallback``."""
-    tpo = F.concat_ws("/", topic, partition.cast("string"), offset.cast("string"))
-    has_tpo = topic.isNotNull() & partition.isNotNull() & offset.isNotNull()
-    return F.when(has_tpo, tpo).otherwise(fallback)
+def integer_text(text: Column, type_name: str) -> Column:
+    """An integer written as digits (optionally signed) as ``type_name``; else null."""
+    return F.when(F.trim(text).rlike("^-?[0-9]+$"), F.trim(text).try_cast(type_name))
+
+
+def content_hash(key: Column, value: Column) -> Column:
+    """SHA-256 of a record's key and value, unambiguous: a length prefix separates the key from
+    the value, and a null key or value differs from an empty one."""
+    return F.sha2(
+        F.concat(
+            F.coalesce(F.concat(F.octet_length(key).cast("string"), F.lit(":"), key), F.lit("-")),
+            F.coalesce(F.concat(F.lit("v"), value), F.lit("-")),
+        ),
+        256,
+    )
+
+
+def record_id(
+    topic: Column, partition: Column, offset: Column, key: Column, value: Column
+) -> Column:
+    """A Kafka record's identity (rule 1): ``topic/partition/offset/<content hash>``.
+
+    The same coordinates with the same key and value are one record; with another key or value
+    (an exporter reusing offsets, a topic re-created) another record.
+    """
+    return F.concat_ws(
+        "/", topic, partition.cast("string"), offset.cast("string"), content_hash(key, value)
+    )
+
+
+def strip_bom(line: Column) -> Column:
+    """A line without a leading UTF-8 byte-order mark (only a file's first line has one)."""
+    return F.when(line.startswith(_BOM), F.substring(line, 2, 2**31 - 1)).otherwise(line)
 
 
 def landing_lines_to_records(lines: DataFrame) -> DataFrame:
     """Landing-zone lines (``value``, ``source_file``) to bronze Kafka records.
 
-    A line that is a Kafka envelope keeps its topic, partition, offset, key and value; any other
-    line keeps only its raw text (topic, partition and offset null) and is keyed by file and
-    content, so it lands once and silver can report it. Blank lines carry nothing and are dropped.
+    A line that is a Kafka envelope (topic, partition and offset present, partition and offset
+    integers) keeps its coordinates, key and value; any other line keeps only its raw text
+    (coordinates null) and is keyed by file and content, so it lands and silver reports it. The
+    raw line is kept byte for byte (bytes that are not UTF-8 included); the envelope is read from
+    it with invalid bytes replaced, so such a record keeps its coordinates and silver rejects it.
+    Blank lines carry nothing and are dropped.
     """
-    envelope = F.from_json(F.col("value"), ENVELOPE_SCHEMA)
-    parsed = lines.where(F.trim(F.col("value")) != "").select(
-        F.col("value").alias("raw"), F.col("source_file"), envelope.alias("e")
-    )
-    # A record without a value (a tombstone) is still a Kafka record: silver rejects its value.
-    is_envelope = (
-        F.col("e.topic").isNotNull()
-        & F.col("e.partition").isNotNull()
-        & F.col("e.offset").isNotNull()
-    )
+    text = strip_bom(F.col("value"))
+    parsed = lines.select(
+        text.alias("raw"),
+        F.col("source_file"),
+        F.from_json(F.make_valid_utf8(text), ENVELOPE_SCHEMA).alias("e"),
+    ).where(F.trim(F.col("raw")) != "")
+    topic = F.col("e.topic")
+    partition = integer_text(F.col("e.partition"), "int")
+    offset = integer_text(F.col("e.offset"), "bigint")
+    is_envelope = topic.isNotNull() & partition.isNotNull() & offset.isNotNull()
 
-    def envelope_field(name: str) -> Column:
-        return F.when(is_envelope, F.col(f"e.{name}"))
+    def envelope(column: Column) -> Column:
+        return F.when(is_envelope, column)
 
-    fallback = F.concat(F.lit("file:"), F.col("source_file"), F.lit("#"), F.sha2(F.col("raw"), 256))
+    line_id = F.concat(F.lit("file:"), F.col("source_file"), F.lit("#"), F.sha2(F.col("raw"), 256))
+    # a value with bytes that are not UTF-8 is identified by the raw line it came in
+    value_bytes = F.when(F.is_valid_utf8(F.col("raw")), F.col("e.value")).otherwise(F.col("raw"))
     return parsed.select(
-        record_id(
-            envelope_field("topic"), envelope_field("partition"), envelope_field("offset"), fallback
-        ).alias("record_id"),
-        envelope_field("topic").alias("topic"),
-        envelope_field("partition").alias("partition"),
-        envelope_field("offset").alias("offset"),
-        envelope_field("key").alias("key"),
-        envelope_field("value").alias("value"),
-        F.when(is_envelope, epoch_to_timestamp(F.col("e.timestamp"))).alias("kafka_timestamp"),
+        F.when(is_envelope, record_id(topic, partition, offset, F.col("e.key"), value_bytes))
+        .otherwise(line_id)
+        .alias("record_id"),
+        envelope(topic).alias("topic"),
+        envelope(partition).alias("partition"),
+        envelope(offset).alias("offset"),
+        envelope(F.col("e.key")).alias("key"),
+        envelope(F.col("e.value")).alias("value"),
+        envelope(epoch_to_timestamp(F.col("e.timestamp"))).alias("kafka_timestamp"),
         F.col("raw"),
         F.lit("landing").alias("source"),
         F.col("source_file"),
@@ -121,16 +162,22 @@ def landing_lines_to_records(lines: DataFrame) -> DataFrame:
 
 
 def kafka_rows_to_records(rows: DataFrame) -> DataFrame:
-    """Rows of Spark's Kafka source to bronze Kafka records (value decoded as UTF-8 text)."""
+    """Rows of Spark's Kafka source to bronze Kafka records.
+
+    Key and value become text byte for byte (bytes that are not UTF-8 are kept, for silver to
+    reject), never decoded with replacement characters.
+    """
+    key = F.col("key").cast("string")
+    value = F.col("value").cast("string")
     return rows.select(
-        record_id(F.col("topic"), F.col("partition"), F.col("offset"), F.lit(None)).alias(
+        record_id(F.col("topic"), F.col("partition"), F.col("offset"), key, value).alias(
             "record_id"
         ),
         F.col("topic"),
         F.col("partition"),
         F.col("offset"),
-        F.col("key").cast("string").alias("key"),
-        F.col("value").cast("string").alias("value"),
+        key.alias("key"),
+        value.alias("value"),
         F.col("timestamp").alias("kafka_timestamp"),
         F.lit(None).cast("string").alias("raw"),
         F.lit("kafka").alias("source"),
@@ -149,8 +196,23 @@ def first_per_key(records: DataFrame, key: list[str], order: list[Column]) -> Da
     )
 
 
+def number_repeated_lines(records: DataFrame) -> DataFrame:
+    """Lines that are not Kafka records, numbered per identical line of a file (``#1``, ``#2``),
+    so a line repeated in one file lands as often as it occurs. A file is always read whole in
+    one batch, so the numbering is the same whenever the file is read."""
+    occurrence = F.row_number().over(Window.partitionBy("record_id").orderBy("raw"))
+    return records.withColumn(
+        "record_id",
+        F.when(
+            F.col("topic").isNull(),
+            F.concat(F.col("record_id"), F.lit("#"), occurrence.cast("string")),
+        ).otherwise(F.col("record_id")),
+    )
+
+
 def dedup_records(records: DataFrame) -> DataFrame:
-    """One row per ``record_id`` within a batch (the record met first in file order wins)."""
+    """One row per ``record_id`` within a batch: a record met twice (same coordinates, key and
+    value) lands once, from the file met first."""
     return first_per_key(
         records,
         ["record_id"],
