@@ -446,6 +446,58 @@ def sql(ctx, fmt, query) -> None:
     Console().print(table)
 
 
+# audit -----------------------------------------------------------------------------------------
+@cli.command()
+@env_option
+@landing_option
+@click.option(
+    "--kafka/--no-kafka",
+    default=False,
+    show_default=True,
+    help="Also reconcile with the broker's offsets.",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+@click.pass_context
+def audit(ctx, landing_dir, kafka, fmt) -> None:
+    """The record ledger per day, source and topic, reconciled with the landing files and the
+    broker; exits non-zero when any record is unaccounted for."""
+    import json
+
+    from ingestion import audit as ledger
+    from ingestion.catalog import register_bronze
+
+    settings = _settings(ctx, landing_dir=landing_dir)
+    spark = _spark(settings, with_metastore=True)
+    register_bronze(spark, settings)
+    report = ledger.audit(spark, settings, kafka=kafka)
+    if fmt == "json":
+        click.echo(json.dumps(report, indent=2, default=str))
+    else:
+        console = Console()
+        table = Table(*ledger.LEDGER_COLUMNS, title="Record ledger (silver.record_ledger)")
+        for row in report["ledger"]:
+            table.add_row(*[str(row[c]) for c in ledger.LEDGER_COLUMNS])
+        console.print(table)
+        files = report["landing"]
+        console.print(
+            f"Landing {settings.landing / 'kafka'}: {files['files']} file(s), {files['lines']} "
+            f"line(s), {files['records']} record(s), {files['in_bronze']} in bronze, "
+            f"{files['missing']} missing"
+        )
+        for topic in report.get("kafka", []):
+            console.print(
+                f"Kafka {topic['topic']}: {topic['offsets']} offset(s) on the broker, "
+                f"{topic['in_bronze']} in bronze, {topic['missing']} missing"
+            )
+    if ledger.lost(report):
+        raise LakehouseError(
+            "records are unaccounted for (see above): run `lakehouse ingest` and `lakehouse "
+            "build` again; if they stay missing, check the ingester's log and the checkpoints"
+        )
+
+
 # demo ------------------------------------------------------------------------------------------
 @cli.command()
 @env_option

@@ -103,8 +103,10 @@ def committed_offsets(checkpoint: Path) -> dict[str, dict[int, int]]:
     return parse_offset_entry((checkpoint / "offsets" / str(batch)).read_text())
 
 
-def end_offsets(bootstrap: str, topics: list[str], timeout: float = 5.0) -> dict[str, dict]:
-    """The broker's end offset of every partition of ``topics``."""
+def watermark_offsets(
+    bootstrap: str, topics: list[str], timeout: float = 5.0
+) -> dict[str, dict[int, tuple[int, int]]]:
+    """The retained (low, high) offsets of every partition of ``topics`` on the broker."""
     from confluent_kafka import Consumer, TopicPartition
 
     consumer = Consumer(
@@ -112,18 +114,26 @@ def end_offsets(bootstrap: str, topics: list[str], timeout: float = 5.0) -> dict
     )
     try:
         metadata = consumer.list_topics(timeout=timeout)
-        ends: dict[str, dict[int, int]] = {}
+        offsets: dict[str, dict[int, tuple[int, int]]] = {}
         for topic in topics:
             found = metadata.topics.get(topic)
             if found is None or found.error is not None:
                 continue
-            ends[topic] = {
-                p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout)[1]
+            offsets[topic] = {
+                p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout)
                 for p in found.partitions
             }
-        return ends
+        return offsets
     finally:
         consumer.close()
+
+
+def end_offsets(bootstrap: str, topics: list[str], timeout: float = 5.0) -> dict[str, dict]:
+    """The broker's end offset of every partition of ``topics``."""
+    return {
+        topic: {p: high for p, (_, high) in partitions.items()}
+        for topic, partitions in watermark_offsets(bootstrap, topics, timeout).items()
+    }
 
 
 def lag(committed: dict[str, dict[int, int]], ends: dict[str, dict[int, int]]) -> dict[str, int]:

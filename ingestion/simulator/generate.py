@@ -89,7 +89,7 @@ class SimulationConfig:
 class KafkaRecord:
     topic: str
     key: str | None
-    value: str
+    value: str | None  # None: a tombstone
     event_time: float  # what the record describes; drives arrival order
     wave: int
     partition: int = 0
@@ -176,7 +176,7 @@ class _Builder:
         self,
         topic: str,
         key: object,
-        value: dict | str,
+        value: dict | str | None,
         t: float,
         *,
         late: bool = False,
@@ -185,7 +185,7 @@ class _Builder:
         wave = self.wave_of(t)
         if late and wave < self.c.waves:
             wave = self.rng.randint(wave + 1, self.c.waves)
-        text = value if isinstance(value, str) else _dumps(value)
+        text = value if value is None or isinstance(value, str) else _dumps(value)
         self.records.append(
             KafkaRecord(
                 self.c.topics.get(topic, topic),
@@ -522,8 +522,16 @@ class _Builder:
                 t,
                 anomaly="unknown_topic",
             )
+            self.inject_unrepresentable(int(t))
+            self.bad_lines.append((wave, "this line is not a Kafka record"))
             self.bad_lines.append((wave, "this line is not a Kafka record"))
             self.bad_lines.append((wave, '{"key": "1", "topic": "bpm"}'))
+            self.bad_lines.append(
+                (
+                    wave,
+                    '{"key": "1", "value": "{}", "topic": "bpm", "partition": 1e99, "offset": 3}',
+                )
+            )
         # Re-sent records: same topic, key and value at a new offset.
         sample = rng.sample(self.records, k=max(1, len(self.records) // 200))
         for r in sample:
@@ -552,6 +560,70 @@ class _Builder:
         exports = [r for r in self.registrations if r.channel == "export"]
         if exports and self.c.waves > 1:
             self.registrations.append(replace(exports[0], wave=self.c.waves, anomaly="re_exported"))
+
+    def inject_unrepresentable(self, at: int) -> None:
+        """Values that parse, or nearly, but that no column can hold (rule 11)."""
+        device = 1
+        cases = {
+            "overflow": f'{{"device_id": 9223372036854775808, "time": {at}, "heartrate": 70}}',
+            "out_of_range": f'{{"device_id": {device}, "time": 253402300800, "heartrate": 70}}',
+            "double_overflow": f'{{"device_id": {device}, "time": {at}, "heartrate": 1e400}}',
+            "nan": f'{{"device_id": {device}, "time": {at}, "heartrate": NaN}}',
+            "duplicate_key": f'{{"device_id": {device}, "time": {at}, "time": {at + 1}}}',
+            "too_deep": f'{{"device_id": {device}, "time": {at}, "x": {"[" * 1000}{"]" * 1000}}}',
+            "tombstone": None,
+        }
+        for anomaly, value in cases.items():
+            self.emit("bpm", device, value, at, anomaly=anomaly)
+        self.emit(
+            "workout",
+            10_001,
+            {
+                "user_id": 10_001,
+                "workout_id": 1,
+                "session_id": 1,
+                "action": "stop",
+                "timestamp": 10**15,
+            },
+            at,
+            anomaly="out_of_range",
+        )
+
+    def reuse_offsets(self, records: list[KafkaRecord]) -> list[KafkaRecord]:
+        """Records that share coordinates with another (rule 1), as exporters that reuse offsets
+        write them: a workout's stop at its start's offset, and a second heartrate for the same
+        reading at that reading's offset. Both records of each pair are valid."""
+        out = list(records)
+        starts = {
+            (r.key, r.value and json.loads(r.value).get("session_id")): i
+            for i, r in enumerate(out)
+            if r.topic == self.c.topics.get("workout", "workout")
+            and r.anomaly is None
+            and '"start"' in (r.value or "")
+        }
+        moved = 0
+        for i, r in enumerate(out):
+            if moved == 2 or r.topic != self.c.topics.get("workout", "workout"):
+                continue
+            if r.anomaly is not None or '"stop"' not in (r.value or ""):
+                continue
+            start = starts.get((r.key, json.loads(r.value).get("session_id")))
+            if start is not None and out[start].wave == r.wave:
+                out[i] = replace(
+                    r,
+                    partition=out[start].partition,
+                    offset=out[start].offset,
+                    anomaly="offset_reused",
+                )
+                moved += 1
+        readings = [
+            r for r in out if r.topic == self.c.topics.get("bpm", "bpm") and r.anomaly is None
+        ]
+        for r in readings[:: max(1, len(readings) // 2)][:2]:
+            value = json.loads(r.value)
+            value["heartrate"] = round(value["heartrate"] + 1.5, 2)
+            out.append(replace(r, value=_dumps(value), anomaly="offset_reused"))
+        return out
 
     def assign_offsets(self) -> list[KafkaRecord]:
         """Partition by key and number records per (topic, partition) in arrival order."""
@@ -592,4 +664,6 @@ def generate(config: SimulationConfig) -> Dataset:
         builder.user(index)
     builder.inject()
     records = builder.assign_offsets()
+    if config.anomalies:
+        records = builder.reuse_offsets(records)
     return Dataset(config, records, builder.registrations, builder.bad_lines)

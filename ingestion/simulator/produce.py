@@ -81,7 +81,7 @@ def publish(
                 producer.produce(
                     record.topic,
                     key=record.key,
-                    value=record.value.encode(),
+                    value=None if record.value is None else record.value.encode(),
                     on_delivery=delivered(record),
                 )
                 break

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import json
 import logging
 import os
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -38,12 +40,36 @@ def epoch_text(registration: Registration) -> str:
     return str(seconds) if stamp.microsecond == 0 else f"{seconds}.{stamp.microsecond:06d}"
 
 
-def write_atomically(path: Path, text: str) -> None:
+def write_atomically(path: Path, text: str | bytes) -> None:
     """Write ``path`` whole: to a hidden temporary file beside it, then rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
+    if isinstance(text, bytes):
+        tmp.write_bytes(text)
+    else:
+        tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
+
+
+#: How long before now a file moved in with its old modification time (``cp -p``) was written.
+OLD_FILE_AGE_S = 30 * 86_400
+
+
+def write_landing_file(folder: Path, name: str, lines: list[str], *, awkward: bool) -> str:
+    """Write one landing file; returns its name. ``awkward`` files arrive as real exporters
+    write them: the first with a byte-order mark and CRLF line ends, re-exports gzip-compressed
+    and moved in with a month-old modification time."""
+    text = "\n".join(lines) + "\n"
+    if awkward and name.endswith("-part-0000.jsonl"):
+        write_atomically(folder / name, ("\ufeff" + text.replace("\n", "\r\n")).encode())
+    elif awkward and name.endswith("-reexport.jsonl"):
+        name += ".gz"
+        write_atomically(folder / name, gzip.compress(text.encode(), mtime=0))
+        old = time.time() - OLD_FILE_AGE_S
+        os.utime(folder / name, (old, old))
+    else:
+        write_atomically(folder / name, text)
+    return name
 
 
 def _chunks(items: list, size: int) -> Iterable[list]:
@@ -160,8 +186,9 @@ def write_wave(
     part = dataset.for_wave(wave)
     files = landing_files(part, wave, records_per_file)
     where: dict[tuple[str, int, int], list[str]] = {}
-    for name, lines in files.items():
-        write_atomically(landing / "kafka" / name, "\n".join(lines) + "\n")
+    awkward = dataset.config.anomalies
+    for written, lines in files.items():
+        name = write_landing_file(landing / "kafka", written, lines, awkward=awkward)
         for line in lines:
             try:
                 envelope = json.loads(line)
@@ -179,6 +206,8 @@ def write_wave(
     ]
     write_atomically(truth / f"wave-{wave:02d}" / "records.jsonl", "\n".join(truth_lines) + "\n")
     write_registrations_truth(truth / f"wave-{wave:02d}", part.registrations)
+    if awkward:
+        write_atomically(landing / "kafka" / f"wave-{wave:02d}-notes.txt", "not a landing file\n")
     bad = [{"file": next(iter(files)), "line": line} for _, line in part.bad_lines]
     write_atomically(
         truth / f"wave-{wave:02d}" / "bad_lines.jsonl", "\n".join(json.dumps(b) for b in bad) + "\n"

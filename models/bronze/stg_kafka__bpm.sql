@@ -20,7 +20,7 @@ renamed as (
         ---------- quality
         {{ json_rejection_reason('payload', [
             ['device_id', 'integer', true],
-            ['time', 'number', true],
+            ['time', 'epoch', true],
             ['heartrate', 'number', false],
         ]) }} as rejection_reason
 

@@ -22,8 +22,8 @@ renamed as (
         {{ json_rejection_reason('payload', [
             ['mac_address', 'string', true],
             ['gym', 'integer', true],
-            ['login', 'number', true],
-            ['logout', 'number', false],
+            ['login', 'epoch', true],
+            ['logout', 'epoch', false],
         ]) }} as rejection_reason
 
     from source

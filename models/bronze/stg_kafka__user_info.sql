@@ -34,7 +34,7 @@ renamed as (
         {{ json_rejection_reason('payload', [
             ['user_id', 'integer', true],
             ['update_type', 'string', true],
-            ['timestamp', 'number', true],
+            ['timestamp', 'epoch', true],
             ['dob', 'string', false],
             ['first_name', 'string', false],
             ['last_name', 'string', false],

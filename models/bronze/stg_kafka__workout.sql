@@ -25,7 +25,7 @@ renamed as (
             ['workout_id', 'integer', true],
             ['session_id', 'integer', true],
             ['action', 'string', true],
-            ['timestamp', 'number', true],
+            ['timestamp', 'epoch', true],
         ], [
             ["try_variant_get(payload, '$.action', 'string') not in ('start', 'stop')",
              "concat('unknown action ', try_variant_get(payload, '$.action', 'string'))"],

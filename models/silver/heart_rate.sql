@@ -13,6 +13,7 @@ new_readings as (
         device_id,
         measured_at,
         heartrate,
+        record_id,
         `partition` as source_partition,
         `offset` as source_offset,
         ingested_at
@@ -33,6 +34,7 @@ candidates as (
         current_rows.device_id,
         current_rows.measured_at,
         current_rows.heartrate,
+        current_rows.record_id,
         current_rows.source_partition,
         current_rows.source_offset,
         current_rows.ingested_at
@@ -46,12 +48,13 @@ candidates as (
 
 latest as (
 
-    -- rule 4: the later (partition, offset) of one (device_id, measured_at) wins
+    -- rule 4: the later (partition, offset) of one (device_id, measured_at) wins; of records
+    -- sharing coordinates (rule 1), the greater record_id
     select
         *,
         row_number() over (
             partition by device_id, measured_at
-            order by source_partition desc, source_offset desc, ingested_at asc
+            order by source_partition desc, source_offset desc, record_id desc
         ) as position
     from candidates
 
@@ -65,6 +68,7 @@ select
         heartrate > {{ var('heartrate_min') }} and heartrate <= {{ var('heartrate_max') }},
         false
     ) as is_valid,
+    record_id,
     source_partition,
     source_offset,
     ingested_at

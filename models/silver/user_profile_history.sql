@@ -19,6 +19,7 @@ new_events as (
         {%- endfor %}
         updated_at as valid_from,
         update_type = 'delete' as is_deleted,
+        record_id,
         `partition` as source_partition,
         `offset` as source_offset,
         ingested_at
@@ -43,6 +44,7 @@ events as (
         {%- endfor %}
         current_rows.valid_from,
         current_rows.is_deleted,
+        current_rows.record_id,
         current_rows.source_partition,
         current_rows.source_offset,
         current_rows.ingested_at
@@ -56,12 +58,13 @@ events as (
 ordered as (
 
     -- rule 3: order by timestamp, then partition, then offset; of events sharing a timestamp
-    -- the last one is the state from that instant
+    -- the last one is the state from that instant; of records sharing coordinates (rule 1), the
+    -- greater record_id
     select
         *,
         row_number() over (
             partition by user_id, valid_from
-            order by source_partition desc, source_offset desc, ingested_at asc
+            order by source_partition desc, source_offset desc, record_id desc
         ) as position
     from events
 
@@ -75,6 +78,7 @@ select
     valid_from,
     lead(valid_from) over (partition by user_id order by valid_from) as valid_to,
     is_deleted,
+    record_id,
     source_partition,
     source_offset,
     ingested_at

@@ -14,24 +14,67 @@ new_events as (
         session_id,
         action,
         event_at,
-        ingested_at,
-        row_number() over (
-            partition by user_id, workout_id, session_id, action, event_at
-            order by ingested_at, `partition`, `offset`
-        ) as position
+        record_id,
+        `partition` as source_partition,
+        `offset` as source_offset,
+        ingested_at
     from {{ ref('stg_kafka__workout') }}
     where rejection_reason is null
         and {{ ingested_since_last_run() }}
 
+),
+
+candidates as (
+
+    select * from new_events
+
+    {% if is_incremental() %}
+    union all
+
+    select
+        current_rows.user_id,
+        current_rows.workout_id,
+        current_rows.session_id,
+        current_rows.action,
+        current_rows.event_at,
+        current_rows.record_id,
+        current_rows.source_partition,
+        current_rows.source_offset,
+        current_rows.ingested_at
+    from {{ this }} as current_rows
+    left semi join new_events
+        on current_rows.user_id = new_events.user_id
+        and current_rows.workout_id = new_events.workout_id
+        and current_rows.session_id = new_events.session_id
+        and current_rows.action = new_events.action
+        and current_rows.event_at = new_events.event_at
+    {% endif %}
+
+),
+
+ranked as (
+
+    -- rule 6: identical start or stop events collapse into the first by (partition, offset),
+    -- whatever order they arrive in
+    select
+        *,
+        row_number() over (
+            partition by user_id, workout_id, session_id, action, event_at
+            order by source_partition, source_offset, record_id
+        ) as position
+    from candidates
+
 )
 
--- rule 6: identical start or stop events collapse
 select
     user_id,
     workout_id,
     session_id,
     action,
     event_at,
+    record_id,
+    source_partition,
+    source_offset,
     ingested_at
-from new_events
+from ranked
 where position = 1

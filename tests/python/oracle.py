@@ -6,8 +6,11 @@ plain Python: every timestamp is an int of UTC epoch microseconds, dates are ``d
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import re
+import sys
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -98,6 +101,11 @@ ENUMS: dict[str, list[tuple[str, frozenset[str]]]] = {
 }
 DATE_FIELDS: dict[str, list[str]] = {"user_info": ["dob"]}
 DOB_PATTERN = re.compile(r"([0-9]{2})/([0-9]{2})/([0-9]{4})")
+EPOCH_FIELDS = {"time", "timestamp", "login", "logout"}
+BIGINT = (-(2**63), 2**63 - 1)
+#: The timestamp range (rule 11): 0001-01-01 to 9999-12-31 UTC, in epoch microseconds.
+TIMESTAMP_MICROS = (-62_135_596_800_000_000, 253_402_300_799_999_999)
+MAX_JSON_DEPTH = 1000
 
 
 # JSON values ------------------------------------------------------------------------------------
@@ -109,15 +117,58 @@ def _parse_float(text: str) -> Decimal:
     return _ExponentDecimal(text) if "e" in text.lower() else Decimal(text)
 
 
+class JsonProblem(ValueError):
+    """Why a text is not strict JSON: its reason class."""
+
+
 def _reject_constant(text: str) -> Any:
-    raise ValueError(f"not JSON: {text}")
+    raise JsonProblem("nan")
 
 
-def parse_value(text: object) -> Any:
-    """The value JSON with exact decimals; ValueError when it is not strict JSON."""
-    if not isinstance(text, str):
-        raise ValueError("value is not text")
-    return json.loads(text, parse_float=_parse_float, parse_constant=_reject_constant)
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
+    if len({k for k, _ in pairs}) < len(pairs):
+        raise JsonProblem("duplicate_key")
+    return dict(pairs)
+
+
+def nesting_depth(text: str) -> int:
+    """The deepest nesting of arrays and objects in a JSON text (brackets inside strings do not
+    count), without parsing it."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            escaped = not escaped and char == "\\"
+            in_string = escaped or char != '"'
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def parse_value(text: str) -> Any:
+    """The value JSON with exact decimals; JsonProblem (with its class) when not strict JSON."""
+    if nesting_depth(text) > MAX_JSON_DEPTH:
+        raise JsonProblem("too_deep")
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 4 * MAX_JSON_DEPTH))
+    try:
+        return json.loads(
+            text,
+            parse_float=_parse_float,
+            parse_constant=_reject_constant,
+            object_pairs_hook=_unique_keys,
+        )
+    except JsonProblem:
+        raise
+    except ValueError as exc:
+        raise JsonProblem("malformed_json") from exc
+    finally:
+        sys.setrecursionlimit(limit)
 
 
 def is_number(value: Any) -> bool:
@@ -180,12 +231,30 @@ def minutes(micros: int) -> Decimal:
 
 
 # Rejection (rule 11) ----------------------------------------------------------------------------
-def rejection_reason(topic: str, text: object) -> tuple[str | None, Any]:
+def out_of_range(path: str, kind: str, value: Any) -> str | None:
+    """The reason class of a well-typed number its column cannot hold, or None: a time outside
+    the timestamp range, an integer id beyond bigint, a number beyond double."""
+    if kind == "number" and path.rsplit(".", 1)[-1] in EPOCH_FIELDS:
+        with localcontext() as ctx:
+            ctx.prec = 100
+            micros = (Decimal(value) * 1_000_000).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+        inside = TIMESTAMP_MICROS[0] <= micros <= TIMESTAMP_MICROS[1]
+        return None if inside else "out_of_range"
+    if kind == "integer" and not BIGINT[0] <= int(value) <= BIGINT[1]:
+        return "overflow"
+    if kind == "number" and math.isinf(float(value)):
+        return "overflow"
+    return None
+
+
+def rejection_reason(topic: str, text: str | None) -> tuple[str | None, Any]:
     """(reason_class or None, parsed value) of a value of a known logical topic."""
+    if text is None:
+        return "missing_value", None
     try:
         obj = parse_value(text)
-    except ValueError:
-        return "malformed_json", None
+    except JsonProblem as problem:
+        return str(problem), None
     if not isinstance(obj, dict):
         return "not_object", obj
     for path, kind, required in TOPIC_FIELDS[topic]:
@@ -195,6 +264,8 @@ def rejection_reason(topic: str, text: object) -> tuple[str | None, Any]:
                 return "missing_field", obj
         elif not KIND_CHECKS[kind](value):
             return "wrong_type", obj
+        elif (reason := out_of_range(path, kind, value)) is not None:
+            return reason, obj
     for path, allowed in ENUMS.get(topic, []):
         if field(obj, path) not in allowed:
             return "unknown_enum", obj
@@ -205,11 +276,26 @@ def rejection_reason(topic: str, text: object) -> tuple[str | None, Any]:
     return None, obj
 
 
+def content_hash(key: str | None, value: str | None) -> str:
+    """Rule 1's content hash: SHA-256 of ``<key length in bytes>:<key>`` (``-`` for no key)
+    followed by ``v<value>`` (``-`` for no value)."""
+    head = "-" if key is None else f"{len(key.encode())}:{key}"
+    tail = "-" if value is None else f"v{value}"
+    return hashlib.sha256((head + tail).encode()).hexdigest()
+
+
+def record_id(record: Row) -> str:
+    """Rule 1's identity of a Kafka record: coordinates plus content."""
+    coordinates = f"{record['topic']}/{record['partition']}/{record['offset']}"
+    return f"{coordinates}/{content_hash(record.get('key'), record.get('value'))}"
+
+
 def unique_records(records: Iterable[Row]) -> list[Row]:
-    """One record per (topic, partition, offset), the first met (rule 1)."""
-    seen: dict[tuple, Row] = {}
+    """One record per identity (rule 1): the same coordinates, key and value are one record;
+    another key or value at the same coordinates is another record."""
+    seen: dict[str, Row] = {}
     for record in records:
-        seen.setdefault((record["topic"], record["partition"], record["offset"]), record)
+        seen.setdefault(record_id(record), {**record, "record_id": record_id(record)})
     return list(seen.values())
 
 
@@ -220,6 +306,7 @@ def _rejected_row(source: str, record: Row | None, value: str, reason: str) -> R
         else (record["topic"], record["partition"], record["offset"])
     )
     return {
+        "record_id": None if record is None else record["record_id"],
         "source": source,
         "topic": where[0],
         "partition": where[1],
@@ -252,8 +339,10 @@ def classify(truth: Truth, topics: dict[str, str]) -> tuple[Accepted, list[Row]]
     return accepted, rejected
 
 
-def _position(record: Row) -> tuple[int, int]:
-    return record["partition"], record["offset"]
+def _position(record: Row) -> tuple[int, int, str]:
+    """Rules 3 and 4's order of records: partition, offset, then (records sharing coordinates)
+    the record identity."""
+    return record["partition"], record["offset"], record["record_id"]
 
 
 # Silver -----------------------------------------------------------------------------------------
@@ -277,7 +366,7 @@ def build_users(registrations: Iterable[Row]) -> list[Row]:
 
 
 def build_heart_rate(events: list[tuple[Row, dict]]) -> list[Row]:
-    latest: dict[tuple[int, int], tuple[tuple[int, int], Row]] = {}
+    latest: dict[tuple[int, int], tuple[tuple[int, int, str], Row]] = {}
     for record, obj in events:
         heartrate = None if obj.get("heartrate") is None else float(obj["heartrate"])
         row = {
@@ -363,7 +452,7 @@ def _profile_image(obj: dict) -> Row:
 
 
 def build_user_profile_history(events: list[tuple[Row, dict]]) -> list[Row]:
-    state: dict[tuple[int, int], tuple[tuple[int, int], dict]] = {}
+    state: dict[tuple[int, int], tuple[tuple[int, int, str], dict]] = {}
     for record, obj in events:
         key = (int(obj["user_id"]), epoch_micros(obj["timestamp"]))
         if key not in state or _position(record) > state[key][0]:
@@ -578,6 +667,71 @@ def build_gym_summary(gym_logs: list[Row], completed: list[Row], users: list[Row
     return out
 
 
+# Ledger (rule 14) -------------------------------------------------------------------------------
+#: Per logical topic: the silver table, the key that decides which record silver keeps, and
+#: whether the latest (rules 3, 4) or the first (rules 2, 6, 9) by position is kept.
+LEDGER_KEYS: dict[str, tuple[str, Callable[[Row, dict], tuple], bool]] = {
+    "bpm": ("heart_rate", lambda r, o: (int(o["device_id"]), epoch_micros(o["time"])), True),
+    "user_info": (
+        "user_profile_history",
+        lambda r, o: (int(o["user_id"]), epoch_micros(o["timestamp"])),
+        True,
+    ),
+    "workout": (
+        "workouts",
+        lambda r, o: (
+            int(o["user_id"]),
+            int(o["workout_id"]),
+            int(o["session_id"]),
+            o["action"],
+            epoch_micros(o["timestamp"]),
+        ),
+        False,
+    ),
+    "gym_login": ("gym_logs", lambda r, o: (r["key"], r["value"]), False),
+}
+
+
+def build_record_ledger(accepted: Accepted, rejected: list[Row], records: list[Row]) -> list[Row]:
+    """Each Kafka record's disposition (landing lines that are not records are left out)."""
+    rows = []
+    rejected_ids = {r["record_id"] for r in rejected if r.get("record_id")}
+    sharing = defaultdict(set)
+    for record in records:
+        sharing[(record["topic"], record["partition"], record["offset"])].add(record["record_id"])
+
+    def row(record: Row, disposition: str, table: str | None, kept: str | None) -> Row:
+        coordinates = (record["topic"], record["partition"], record["offset"])
+        return {
+            "record_id": record["record_id"],
+            "disposition": disposition,
+            "silver_table": table,
+            "kept_record_id": kept,
+            "is_coordinate_conflict": len(sharing[coordinates]) > 1,
+        }
+
+    for record in records:
+        if record["record_id"] in rejected_ids:
+            rows.append(row(record, "rejected", None, None))
+    for topic, events in accepted.items():
+        table, key_of, latest_wins = LEDGER_KEYS[topic]
+        kept: dict[tuple, Row] = {}
+        for record, obj in events:
+            key = key_of(record, obj)
+            old = kept.get(key)
+            if old is None or (_position(record) > _position(old)) == latest_wins:
+                kept[key] = record
+        for record, obj in events:
+            winner = kept[key_of(record, obj)]
+            if winner is record:
+                rows.append(row(record, "accepted", table, None))
+                continue
+            same = (winner["key"], winner["value"]) == (record["key"], record["value"])
+            disposition = "duplicate" if same or topic == "workout" else "superseded"
+            rows.append(row(record, disposition, table, winner["record_id"]))
+    return rows
+
+
 # Entry point ------------------------------------------------------------------------------------
 GRAINS: dict[str, tuple[str, ...]] = {
     "users": ("device_id", "registered_at"),
@@ -598,6 +752,7 @@ GRAINS: dict[str, tuple[str, ...]] = {
     "user_bins": ("user_id",),
     "date_lookup": ("date",),
     "rejected_events": ("source", "topic", "partition", "offset"),
+    "record_ledger": ("record_id",),
     "workout_bpm_summary": ("user_id", "workout_id", "session_id", "start_time"),
     "gym_summary": ("date", "gym", "mac_address", "user_id", "workout_id", "session_id"),
 }
@@ -635,7 +790,10 @@ def expected_tables(truth: Truth, as_of_date: date, topics: dict[str, str] | Non
         "gym_logs": gym_logs,
         "user_bins": build_user_bins(profiles, as_of_date),
         "date_lookup": build_date_lookup(heart_rate, workouts, gym_logs),
-        "rejected_events": rejected,
+        "rejected_events": [
+            {k: v for k, v in row.items() if k != "record_id"} for row in rejected
+        ],
+        "record_ledger": build_record_ledger(accepted, rejected, unique_records(truth.records)),
         "workout_bpm_summary": build_workout_bpm_summary(workout_bpm, profiles),
         "gym_summary": build_gym_summary(gym_logs, completed, users),
     }

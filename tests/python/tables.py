@@ -22,18 +22,26 @@ SILVER = [
     "user_bins",
     "date_lookup",
     "rejected_events",
+    "record_ledger",
 ]
-GOLD = ["workout_bpm_summary", "gym_summary"]
+GOLD = ["workout_bpm_summary", "gym_summary", "record_ledger_daily"]
 
 REASON_CLASSES = [
+    (r"^missing value$", "missing_value"),
+    (r"^not valid UTF-8$", "not_utf8"),
     (r"^malformed JSON$", "malformed_json"),
+    (r"^NaN or Infinity is not a JSON number$", "nan"),
+    (r"^JSON nested deeper than 1000 levels$", "too_deep"),
+    (r"^duplicate key in a JSON object$", "duplicate_key"),
+    (r" overflows (bigint|double)$", "overflow"),
+    (r" out of range$", "out_of_range"),
     (r"^value is not a JSON object$", "not_object"),
     (r"^missing field ", "missing_field"),
     (r"^wrong type for ", "wrong_type"),
     (r"^unknown (update_type|action) ", "unknown_enum"),
     (r"^dob is not a MM/dd/yyyy date", "bad_date"),
     (r"^unknown topic ", "unknown_topic"),
-    (r"^not a Kafka record$", "not_kafka_record"),
+    (r"^not a Kafka record", "not_kafka_record"),
 ]
 
 
@@ -60,7 +68,12 @@ def read_table(spark: SparkSession, name: str, columns: list[str]) -> list[dict]
     wanted = [c for c in columns if c != "reason_class"]
     if name == "rejected_events":
         wanted.append("reason")
-    rows = [r.asDict() for r in _select(spark.table(f"{layer}.{name}"), wanted).collect()]
+    table = spark.table(f"{layer}.{name}")
+    if name == "record_ledger":
+        # the oracle accounts for Kafka records; landing lines that are not records and
+        # registration rows are checked through rejected_events and users
+        table = table.where("topic is not null")
+    rows = [r.asDict() for r in _select(table, wanted).collect()]
     for row in rows:
         if name == "rejected_events":
             row["reason_class"] = reason_class(row.pop("reason"))
@@ -101,6 +114,13 @@ COLUMNS = {
         "week_part",
     ],
     "rejected_events": ["source", "topic", "partition", "offset", "value", "reason_class"],
+    "record_ledger": [
+        "record_id",
+        "disposition",
+        "silver_table",
+        "kept_record_id",
+        "is_coordinate_conflict",
+    ],
     "workout_bpm_summary": [
         "user_id",
         "workout_id",

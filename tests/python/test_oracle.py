@@ -511,7 +511,23 @@ USER = '"user_id": 1, "update_type": "update", "timestamp": 5'
     ("topic", "value", "reason"),
     [
         ("user_info", '{"user_id": 10001, "update_type": "update", ', "malformed_json"),
-        ("bpm", '{"device_id": 1, "time": 5, "heartrate": NaN}', "malformed_json"),
+        ("bpm", '{"device_id": 1, "time": 5, "heartrate": NaN}', "nan"),
+        ("bpm", '{"device_id": 1, "time": 5, "heartrate": -Infinity}', "nan"),
+        ("bpm", None, "missing_value"),
+        ("bpm", '{"device_id": 1, "time": 5, "time": 6}', "duplicate_key"),
+        ("bpm", '{"device_id": 1, "time": 5, "x": ' + "[" * 1000 + "]" * 1000 + "}", "too_deep"),
+        ("bpm", '{"device_id": 1, "time": 5, "x": ' + "[" * 999 + "]" * 999 + "}", None),
+        ("bpm", '{"device_id": 9223372036854775808, "time": 5}', "overflow"),
+        ("bpm", '{"device_id": -9223372036854775808, "time": 5}', None),
+        ("bpm", '{"device_id": 1, "time": 5, "heartrate": 1e400}', "overflow"),
+        ("bpm", '{"device_id": 1, "time": 5, "heartrate": 1e300}', None),
+        ("bpm", '{"device_id": 1, "time": 253402300800}', "out_of_range"),
+        ("bpm", '{"device_id": 1, "time": 253402300799.999999}', None),
+        ("bpm", '{"device_id": 1, "time": -62135596800}', None),
+        ("bpm", '{"device_id": 1, "time": -62135596800.000001}', "out_of_range"),
+        ("workout", "{" + WORKOUT + ', "action": "stop", "timestamp": 1e30}', "out_of_range"),
+        ("gym_login", '{"mac_address": "a", "gym": 1, "login": 5, "logout": 1e20}', "out_of_range"),
+        ("gym_login", '{"mac_address": "a", "gym": 1e19, "login": 5}', "wrong_type"),
         ("bpm", "[72.0]", "not_object"),
         ("bpm", '"text"', "not_object"),
         ("workout", "{" + WORKOUT + ', "timestamp": 5}', "missing_field"),
@@ -550,7 +566,7 @@ USER = '"user_id": 1, "update_type": "update", "timestamp": 5'
         ("gym_login", '{"mac_address": "a", "gym": 1, "login": 5, "logout": null}', None),
     ],
 )
-def test_rejection_reason(topic: str, value: str, reason: str | None) -> None:
+def test_rejection_reason(topic: str, value: str | None, reason: str | None) -> None:
     assert rejection_reason(topic, value)[0] == reason
 
 

@@ -1,0 +1,152 @@
+{#- Rule 14: every bronze record in exactly one disposition. Built in full from bronze and the
+    silver tables each run, so it proves what silver holds now. -#}
+with
+
+records as (
+
+    select
+        record_id,
+        source,
+        topic,
+        `partition`,
+        `offset`,
+        key,
+        value,
+        kafka_timestamp,
+        raw,
+        ingested_at
+    from {{ source('bronze', 'kafka_records') }}
+
+),
+
+rejected as (
+
+    select record_id, reason from {{ ref('rejected_events') }}
+
+),
+
+---------- the record silver keeps for each record's key (rules 2, 3, 4, 6, 9)
+
+kept_readings as (
+
+    select readings.record_id, heart_rate.record_id as kept_id, 'heart_rate' as silver_table
+    from {{ ref('stg_kafka__bpm') }} as readings
+    inner join {{ ref('heart_rate') }} as heart_rate
+        on readings.device_id = heart_rate.device_id
+        and readings.measured_at = heart_rate.measured_at
+    where readings.rejection_reason is null
+
+),
+
+kept_profile_events as (
+
+    select events.record_id, history.record_id as kept_id, 'user_profile_history' as silver_table
+    from {{ ref('stg_kafka__user_info') }} as events
+    inner join {{ ref('user_profile_history') }} as history
+        on events.user_id = history.user_id
+        and events.updated_at = history.valid_from
+    where events.rejection_reason is null
+
+),
+
+kept_workout_events as (
+
+    select events.record_id, workouts.record_id as kept_id, 'workouts' as silver_table
+    from {{ ref('stg_kafka__workout') }} as events
+    inner join {{ ref('workouts') }} as workouts
+        on events.user_id = workouts.user_id
+        and events.workout_id = workouts.workout_id
+        and events.session_id = workouts.session_id
+        and events.action = workouts.action
+        and events.event_at = workouts.event_at
+    where events.rejection_reason is null
+
+),
+
+visit_events as (
+
+    -- every scan of a visit counts toward it (logout: the largest received); of byte-identical
+    -- scans (rule 2) the first by (partition, offset) is kept
+    select
+        scans.record_id,
+        first_value(scans.record_id) over (
+            partition by records.topic, records.key, records.value
+            order by records.`partition`, records.`offset`, records.record_id
+        ) as kept_id,
+        'gym_logs' as silver_table
+    from {{ ref('stg_kafka__gym_login') }} as scans
+    inner join records
+        on scans.record_id = records.record_id
+    left semi join {{ ref('gym_logs') }} as gym_logs
+        on scans.mac_address = gym_logs.mac_address
+        and scans.gym = gym_logs.gym
+        and scans.login = gym_logs.login
+    where scans.rejection_reason is null
+
+),
+
+kept as (
+
+    select * from kept_readings
+    union all
+    select * from kept_profile_events
+    union all
+    select * from kept_workout_events
+    union all
+    select * from visit_events
+
+),
+
+coordinates as (
+
+    select topic, `partition`, `offset`, count(*) > 1 as is_coordinate_conflict
+    from records
+    where topic is not null
+    group by 1, 2, 3
+
+),
+
+disposed as (
+
+    select
+        records.record_id,
+        records.source,
+        records.topic,
+        records.`partition`,
+        records.`offset`,
+        records.ingested_at,
+        case
+            when rejected.record_id is not null then 'rejected'
+            when kept.kept_id = records.record_id then 'accepted'
+            when kept.kept_id is null then null
+            when kept_records.key <=> records.key and kept_records.value = records.value
+                then 'duplicate'
+            when kept.silver_table = 'workouts' then 'duplicate'
+            else 'superseded'
+        end as disposition,
+        case when rejected.record_id is null then kept.silver_table end as silver_table,
+        rejected.reason,
+        case
+            when rejected.record_id is null and kept.kept_id != records.record_id
+                then kept.kept_id
+        end as kept_record_id,
+        coalesce(coordinates.is_coordinate_conflict, false) as is_coordinate_conflict,
+        records.topic is not null
+            and records.kafka_timestamp is null
+            and get_json_object(records.raw, '$.timestamp') is not null
+            as has_unreadable_kafka_time
+    from records
+    left join rejected
+        on records.record_id = rejected.record_id
+    left join kept
+        on records.record_id = kept.record_id
+    left join records as kept_records
+        on kept.kept_id = kept_records.record_id
+    left join coordinates
+        on records.topic = coordinates.topic
+        and records.`partition` = coordinates.`partition`
+        and records.`offset` = coordinates.`offset`
+
+)
+
+select * from disposed
