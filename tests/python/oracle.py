@@ -790,9 +790,7 @@ def expected_tables(truth: Truth, as_of_date: date, topics: dict[str, str] | Non
         "gym_logs": gym_logs,
         "user_bins": build_user_bins(profiles, as_of_date),
         "date_lookup": build_date_lookup(heart_rate, workouts, gym_logs),
-        "rejected_events": [
-            {k: v for k, v in row.items() if k != "record_id"} for row in rejected
-        ],
+        "rejected_events": [{k: v for k, v in row.items() if k != "record_id"} for row in rejected],
         "record_ledger": build_record_ledger(accepted, rejected, unique_records(truth.records)),
         "workout_bpm_summary": build_workout_bpm_summary(workout_bpm, profiles),
         "gym_summary": build_gym_summary(gym_logs, completed, users),
