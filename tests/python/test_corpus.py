@@ -391,3 +391,25 @@ def test_every_kind_of_input_ends_where_the_contract_says(catalog, home, monkeyp
         lakehouse(monkeypatch, capsys, home, "status", "--env", "test", "--format", "json")
     )
     assert status["unmatched_files"] == [str(folder / "README.txt")]
+
+    # the audit reconciles the landing files with bronze, and bronze with the ledger
+    report = json.loads(
+        lakehouse(
+            monkeypatch,
+            capsys,
+            home,
+            *["audit", "--env", "test", "--landing", str(landing), "--format", "json"],
+        )
+    )
+    identities = {record_id(normalized(r)) for case in corpus.cases for r in case.records}
+    offered = len(identities) + len(BAD_LINES) + len(INVALID_UTF8)
+    lines = sum(len(case.records) for case in corpus.cases) + len(BAD_LINES) + len(INVALID_UTF8)
+    assert report["landing"] == {
+        "files": len(files),
+        "lines": lines,
+        "records": offered,
+        "in_bronze": offered,
+        "missing": 0,
+    }
+    assert sum(row["records"] for row in report["ledger"]) == offered
+    assert [row["unaccounted"] for row in report["ledger"]] == [0] * len(report["ledger"])

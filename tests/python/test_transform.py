@@ -17,6 +17,7 @@ from ingestion.transform import (
     export_rows_to_registrations,
     kafka_rows_to_records,
     landing_lines_to_records,
+    number_repeated_lines,
 )
 
 RECORD_COLUMNS = [c for c in KAFKA_RECORDS_SCHEMA.fieldNames() if c != "ingested_at"]
@@ -27,25 +28,49 @@ def envelope(**fields) -> str:
     return json.dumps(fields)
 
 
-def sha256(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
+def sha256(text: str | bytes) -> str:
+    return hashlib.sha256(text if isinstance(text, bytes) else text.encode()).hexdigest()
+
+
+def rid(topic: str, partition: int, offset: int, key: str | None, value: str | None) -> str:
+    """Rule 1's record identity, from the contract's formula (docs/contract.md, section 5)."""
+    head = "-" if key is None else f"{len(key.encode())}:{key}"
+    tail = "-" if value is None else f"v{value}"
+    return f"{topic}/{partition}/{offset}/{sha256(head + tail)}"
 
 
 def test_epoch_to_timestamp_keeps_microseconds_and_reads_milliseconds(spark):
     frame = spark.createDataFrame(
-        [("1678451168",), ("1678451168.0",), ("1678451168.123456",), ("1678451168123",)],
-        "epoch string",
-    ).select(epoch_to_timestamp(F.col("epoch").cast("decimal(20,6)")).alias("at"))
+        [
+            (1, "1678451168"),
+            (2, "1678451168.0"),
+            (3, "1678451168.123456"),
+            (4, "1678451168123"),
+            (5, " 1.678451168E9 "),
+            (6, "-1"),
+            (7, "1e30"),  # milliseconds beyond year 9999: null, never an overflow error
+            (8, "1e40"),  # beyond decimal(38, 6)
+            (9, "soon"),
+            (10, None),
+        ],
+        "n int, epoch string",
+    ).select("n", epoch_to_timestamp(F.col("epoch")).alias("at"))
     expected = spark.createDataFrame(
         [
-            (datetime(2023, 3, 10, 12, 26, 8),),
-            (datetime(2023, 3, 10, 12, 26, 8),),
-            (datetime(2023, 3, 10, 12, 26, 8, 123456),),
-            (datetime(2023, 3, 10, 12, 26, 8, 123000),),
+            (1, datetime(2023, 3, 10, 12, 26, 8)),
+            (2, datetime(2023, 3, 10, 12, 26, 8)),
+            (3, datetime(2023, 3, 10, 12, 26, 8, 123456)),
+            (4, datetime(2023, 3, 10, 12, 26, 8, 123000)),
+            (5, datetime(2023, 3, 10, 12, 26, 8)),
+            (6, datetime(1969, 12, 31, 23, 59, 59)),
+            (7, None),
+            (8, None),
+            (9, None),
+            (10, None),
         ],
-        "at timestamp",
+        "n int, at timestamp",
     )
-    assertDataFrameEqual(frame, expected)
+    assertDataFrameEqual(frame, expected, checkRowOrder=False)
 
 
 def test_landing_lines_keep_envelopes_and_raw_bad_lines(spark):
@@ -64,14 +89,23 @@ def test_landing_lines_keep_envelopes_and_raw_bad_lines(spark):
     tombstone = envelope(
         key="3", value=None, topic="bpm", partition=0, offset=4, timestamp=1678451168
     )
+    # the same coordinates as `good` with another value: another record (rule 1)
+    reused = envelope(
+        key="12", value='{"device_id": 13}', topic="bpm", partition=1, offset=5, timestamp=1e30
+    )
+    as_text = envelope(key=7, value={"a": 1}, topic="bpm", partition="2", offset="8")
+    huge_partition = envelope(key="1", value="{}", topic="bpm", partition=2**40, offset=1)
     lines = spark.createDataFrame(
         [
-            (good, "f1"),
+            ("\ufeff" + good, "f1"),
             (millis, "f1"),
             ("not json", "f2"),
             (no_offset, "f2"),
             ("   ", "f2"),
             (tombstone, "f2"),
+            (reused, "f3"),
+            (as_text, "f3"),
+            (huge_partition, "f3"),
         ],
         "value string, source_file string",
     )
@@ -79,7 +113,7 @@ def test_landing_lines_keep_envelopes_and_raw_bad_lines(spark):
     expected = spark.createDataFrame(
         [
             (
-                "bpm/1/5",
+                rid("bpm", 1, 5, "12", '{"device_id": 12}'),
                 "bpm",
                 1,
                 5,
@@ -91,7 +125,43 @@ def test_landing_lines_keep_envelopes_and_raw_bad_lines(spark):
                 "f1",
             ),
             (
-                "gps/0/9",
+                rid("bpm", 1, 5, "12", '{"device_id": 13}'),
+                "bpm",
+                1,
+                5,
+                "12",
+                '{"device_id": 13}',
+                None,
+                reused,
+                "landing",
+                "f3",
+            ),
+            (
+                rid("bpm", 2, 8, "7", '{"a":1}'),
+                "bpm",
+                2,
+                8,
+                "7",
+                '{"a":1}',
+                None,
+                as_text,
+                "landing",
+                "f3",
+            ),
+            (
+                f"file:f3#{sha256(huge_partition)}",
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                huge_partition,
+                "landing",
+                "f3",
+            ),
+            (
+                rid("gps", 0, 9, None, "x"),
                 "gps",
                 0,
                 9,
@@ -127,7 +197,7 @@ def test_landing_lines_keep_envelopes_and_raw_bad_lines(spark):
                 "f2",
             ),
             (
-                "bpm/0/4",
+                rid("bpm", 0, 4, "3", None),
                 "bpm",
                 0,
                 4,
@@ -162,7 +232,7 @@ def test_kafka_rows_decode_key_and_value(spark):
     expected = spark.createDataFrame(
         [
             (
-                "bpm/2/11",
+                rid("bpm", 2, 11, "7", '{"hr": 70.5, "name": "Zoë"}'),
                 "bpm",
                 2,
                 11,
@@ -177,6 +247,53 @@ def test_kafka_rows_decode_key_and_value(spark):
         RECORD_SCHEMA,
     )
     assertDataFrameEqual(kafka_rows_to_records(rows).select(RECORD_COLUMNS), expected)
+
+
+def test_kafka_rows_keep_bytes_that_are_not_utf8(spark):
+    value = b'{"hr": 70, "note": "\xff"}'
+    rows = spark.createDataFrame(
+        [(None, bytearray(value), "bpm", 0, 1, datetime(2023, 3, 10, 12, 0, 0))],
+        "key binary, value binary, topic string, partition int, offset long, timestamp timestamp",
+    )
+    landed = kafka_rows_to_records(rows).select(
+        F.col("value").cast("binary").alias("bytes"), F.is_valid_utf8("value").alias("valid")
+    )
+    assert [(bytes(r.bytes), r.valid) for r in landed.collect()] == [(value, False)]
+
+
+def test_landing_line_with_bytes_that_are_not_utf8_keeps_them_and_its_coordinates(spark):
+    line = b'{"key": "1", "value": "\xc3\x28", "topic": "bpm", "partition": 0, "offset": 3}'
+    lines = spark.createDataFrame([(bytearray(line), "f")], "bytes binary, source_file string")
+    result = landing_lines_to_records(
+        lines.select(F.col("bytes").cast("string").alias("value"), "source_file")
+    ).select("record_id", "topic", "partition", "offset", F.col("raw").cast("binary").alias("raw"))
+    assert [tuple(r) for r in result.collect()] == [
+        (f"bpm/0/3/{sha256(b'1:1v' + line)}", "bpm", 0, 3, bytearray(line))
+    ]
+
+
+def test_number_repeated_lines_tells_identical_bad_lines_apart(spark):
+    records = spark.createDataFrame(
+        [
+            ("file:a#h", None, "bad"),
+            ("file:a#h", None, "bad"),
+            ("file:b#h", None, "bad"),
+            ("bpm/0/1/x", "bpm", "{}"),
+            ("bpm/0/1/x", "bpm", "{}"),
+        ],
+        "record_id string, topic string, raw string",
+    )
+    expected = spark.createDataFrame(
+        [
+            ("file:a#h#1", None, "bad"),
+            ("file:a#h#2", None, "bad"),
+            ("file:b#h#1", None, "bad"),
+            ("bpm/0/1/x", "bpm", "{}"),
+            ("bpm/0/1/x", "bpm", "{}"),
+        ],
+        "record_id string, topic string, raw string",
+    )
+    assertDataFrameEqual(number_repeated_lines(records), expected, checkRowOrder=False)
 
 
 def test_dedup_records_keeps_first_file_per_record(spark):
