@@ -99,7 +99,13 @@ def ingest_once(
         query.awaitTermination()
         status.record_progress(settings, stream.name, query.lastProgress)
         report.add(stream.name, _rows_read(query))
-    report.add("registrations_db", extract_registrations(spark, settings))
+    # Last, so an unreadable registration database never holds the streams back; its failure
+    # is in the status, the log and the exception raised once everything else has landed.
+    try:
+        report.add("registrations_db", extract_registrations(spark, settings))
+    except registrations.RegistrationSourceError as exc:
+        log.error("Registrations not polled: %s", exc)
+        raise
     return report
 
 

@@ -17,9 +17,8 @@ from pyspark.sql.streaming import StreamingQuery
 from ingestion.bronze import BronzeTable, ensure_table, insert_new
 from ingestion.settings import Settings
 from ingestion.transform import (
-    REGISTRATION_EXPORT_SCHEMA,
     dedup_records,
-    export_rows_to_registrations,
+    export_files_to_registrations,
     kafka_rows_to_records,
     landing_lines_to_records,
 )
@@ -27,7 +26,10 @@ from ingestion.transform import (
 log = logging.getLogger(__name__)
 
 KAFKA_FILE_GLOB = "*.{json,jsonl}"
-REGISTRATION_FILE_GLOB = "*.csv"
+REGISTRATION_FILE_GLOB = "*.{csv,csv.gz}"
+#: Files are read whatever their modification time: Spark's file source otherwise skips files
+#: older than the newest one seen minus 7 days, and ``mv``/``cp -p`` keep a file's old mtime.
+MAX_FILE_AGE = "36500d"
 
 BatchHook = Callable[[int], None]
 
@@ -97,22 +99,25 @@ def broker_kafka_stream(
 
 
 def landing_registration_stream(spark: SparkSession, settings: Settings) -> Stream:
-    """Registration CSVs of ``<landing>/registrations`` into ``bronze.registration_exports``."""
+    """Registration CSVs of ``<landing>/registrations`` into ``bronze.registration_exports``.
+
+    Each file is read whole (one row per file) so its header maps the columns by name; gzip
+    files (``*.csv.gz``) are decompressed by the text source.
+    """
     folder = settings.landing / "registrations"
     folder.mkdir(parents=True, exist_ok=True)
-    rows = (
-        spark.readStream.format("csv")
-        .schema(REGISTRATION_EXPORT_SCHEMA)
-        .option("header", "true")
-        .option("mode", "PERMISSIVE")
+    files = (
+        spark.readStream.format("text")
+        .option("wholetext", "true")
         .option("pathGlobFilter", REGISTRATION_FILE_GLOB)
+        .option("maxFileAge", MAX_FILE_AGE)
         .option("maxFilesPerTrigger", settings.max_files_per_trigger)
         .load(str(folder))
-        .select("*", F.col("_metadata.file_path").alias("source_file"))
+        .select("value", F.col("_metadata.file_path").alias("source_file"))
     )
     return Stream(
         name="landing_registrations",
-        source=export_rows_to_registrations(rows),
+        source=export_files_to_registrations(files),
         table="registration_exports",
     )
 
