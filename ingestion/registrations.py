@@ -41,7 +41,7 @@ _INTEGER_TEXT = re.compile(r"\s*[+-]?[0-9]+\s*")
 _URL_SETTING = "LAKEHOUSE_REGISTRATIONS_URL (or --registrations-url)"
 _SECRET_KEYS = re.compile(r"(?i)^(password|passwd|pwd|odbc_connect|.*secret.*|.*token.*)$")
 _PASSWORD_ITEM = re.compile(r"(?i)\b(pwd|password)\s*=\s*(\{[^}]*\}|[^;&\s]*)")
-_USERINFO_PASSWORD = re.compile(r"(://[^:/@\s]*):[^@\s]*@")
+_USERINFO_PASSWORD = re.compile(r"(//[^:/@\s]*):[^@\s]*@")
 
 
 class RegistrationSourceError(LakehouseError):
