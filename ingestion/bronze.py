@@ -67,7 +67,8 @@ class BronzeTable:
 
 
 def ensure_table(spark: SparkSession, table: BronzeTable) -> None:
-    """Create ``table`` (and its schema, in a catalog) if it does not exist yet."""
+    """Create ``table`` (and its schema, in a catalog) if it does not exist yet, and add the
+    columns its schema gained since an older ingester created it (null in the old rows)."""
     schema = BRONZE_TABLES[table.name]
     if table.qualified_name:
         spark.sql(f"create schema if not exists {table.qualified_name.rsplit('.', 1)[0]}")
@@ -75,14 +76,26 @@ def ensure_table(spark: SparkSession, table: BronzeTable) -> None:
             f"create table if not exists {table.qualified_name} ({column_ddl(schema)}) "
             f"using delta tblproperties ('{APPEND_ONLY}' = 'true')"
         )
+    else:
+        (
+            DeltaTable.createIfNotExists(spark)
+            .location(str(table.path))
+            .addColumns(schema)
+            .property(APPEND_ONLY, "true")
+            .execute()
+        )
+    add_missing_columns(spark, table, schema)
+
+
+def add_missing_columns(spark: SparkSession, table: BronzeTable, schema: T.StructType) -> None:
+    """``alter table ... add columns`` for the fields of ``schema`` that ``table`` lacks."""
+    present = {name.lower() for name in table.read(spark).columns}
+    missing = T.StructType([f for f in schema.fields if f.name.lower() not in present])
+    if not missing.fields:
         return
-    (
-        DeltaTable.createIfNotExists(spark)
-        .location(str(table.path))
-        .addColumns(schema)
-        .property(APPEND_ONLY, "true")
-        .execute()
-    )
+    name = table.qualified_name or f"delta.`{table.path}`"
+    spark.sql(f"alter table {name} add columns ({column_ddl(missing)})")
+    log.info("Added column(s) %s to %s", ", ".join(missing.fieldNames()), table)
 
 
 def column_ddl(schema: T.StructType) -> str:

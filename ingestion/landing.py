@@ -20,9 +20,8 @@ from pyspark.sql.streaming import StreamingQuery
 from ingestion.bronze import BronzeTable, ensure_table, insert_new
 from ingestion.settings import Settings
 from ingestion.transform import (
-    REGISTRATION_EXPORT_SCHEMA,
     dedup_records,
-    export_rows_to_registrations,
+    export_files_to_registrations,
     kafka_rows_to_records,
     landing_lines_to_records,
     number_repeated_lines,
@@ -32,8 +31,7 @@ log = logging.getLogger(__name__)
 
 #: File names each landing folder loads (rule 1): JSON lines, plain or gzip-compressed.
 KAFKA_FILE_PATTERNS = ("*.json", "*.jsonl", "*.json.gz", "*.jsonl.gz")
-REGISTRATION_FILE_GLOB = "*.csv"
-REGISTRATION_FILE_PATTERNS = ("*.csv",)
+REGISTRATION_FILE_PATTERNS = ("*.csv", "*.csv.gz")
 #: Spark's file source skips a file older than the newest seen minus ``maxFileAge`` (7 days by
 #: default); landed files keep whatever modification time they were moved in with, so none is
 #: too old to load.
@@ -132,22 +130,25 @@ def broker_kafka_stream(
 
 
 def landing_registration_stream(spark: SparkSession, settings: Settings) -> Stream:
-    """Registration CSVs of ``<landing>/registrations`` into ``bronze.registration_exports``."""
+    """Registration CSVs of ``<landing>/registrations`` into ``bronze.registration_exports``.
+
+    Each file is read whole (one row per file) so its header maps the columns by name; gzip
+    files (``*.csv.gz``) are decompressed by the text source.
+    """
     folder = settings.landing / "registrations"
     folder.mkdir(parents=True, exist_ok=True)
-    rows = (
-        spark.readStream.format("csv")
-        .schema(REGISTRATION_EXPORT_SCHEMA)
-        .option("header", "true")
-        .option("mode", "PERMISSIVE")
-        .option("pathGlobFilter", REGISTRATION_FILE_GLOB)
+    files = (
+        spark.readStream.format("text")
+        .option("wholetext", "true")
+        .option("pathGlobFilter", glob_filter(REGISTRATION_FILE_PATTERNS))
+        .option("maxFileAge", MAX_FILE_AGE)
         .option("maxFilesPerTrigger", settings.max_files_per_trigger)
         .load(str(folder))
-        .select("*", F.col("_metadata.file_path").alias("source_file"))
+        .select("value", F.col("_metadata.file_path").alias("source_file"))
     )
     return Stream(
         name="landing_registrations",
-        source=export_rows_to_registrations(rows),
+        source=export_files_to_registrations(files),
         table="registration_exports",
     )
 

@@ -1,35 +1,54 @@
 """Incremental extraction of the device-registration table through SQLAlchemy.
 
 The watermark is never stored apart from the data: it is the latest registration time already
-in bronze. Each run reads rows at or after ``watermark - lookback`` and inserts only rows whose
-full key is not in bronze yet, so a row committed late with a timestamp equal to (or, within
-the lookback, older than) the watermark is picked up, and no row is ever loaded twice. A crash
-between reading and writing leaves bronze, hence the watermark, unchanged.
+in bronze, counting only rows that were not dated in the future when they landed (a clock-skewed
+register must not push it past rows that arrive later). Each run reads rows at or after
+``watermark - lookback``, and rows with no registration time, and inserts only rows not in bronze
+yet, so a row committed late with a timestamp equal to (or, within the lookback, older than) the
+watermark is picked up, and no row is ever loaded twice. A crash between reading and writing
+leaves bronze, hence the watermark, unchanged.
+
+A row is landed as read: typed columns where its values convert (null where they do not) plus
+``raw``, the row as JSON, so silver can reject it with a precise reason. A row identical to
+another one (the table holds it twice) lands once: bronze keeps each distinct row.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import math
+import re
 import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from urllib.parse import quote, quote_plus
 
 import sqlalchemy as sa
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from ingestion.bronze import BronzeTable, insert_new
-from ingestion.transform import REGISTRATION_KEY, REGISTRATIONS_SCHEMA
+from ingestion.errors import LakehouseError
+from ingestion.transform import REGISTRATION_COLUMNS, REGISTRATION_KEY, REGISTRATIONS_SCHEMA
 
 log = logging.getLogger(__name__)
 
-COLUMNS = ("user_id", "device_id", "mac_address", "registration_timestamp")
+COLUMNS = tuple(REGISTRATION_COLUMNS)
+_BIGINT = range(-(2**63), 2**63)
+_INTEGER_TEXT = re.compile(r"\s*[+-]?[0-9]+\s*")
+_URL_SETTING = "LAKEHOUSE_REGISTRATIONS_URL (or --registrations-url)"
+_SECRET_KEYS = re.compile(r"(?i)^(password|passwd|pwd|odbc_connect|.*secret.*|.*token.*)$")
+_PASSWORD_ITEM = re.compile(r"(?i)\b(pwd|password)\s*=\s*(\{[^}]*\}|[^;&\s]*)")
+_USERINFO_PASSWORD = re.compile(r"(//[^:/@\s]*):[^@\s]*@")
 
 
-class RegistrationSourceError(RuntimeError):
-    """The registration database could not be read."""
+class RegistrationSourceError(LakehouseError):
+    """The registration database could not be read (the message never holds a password)."""
 
 
+# Values as read ---------------------------------------------------------------------------------
 def to_utc_micros(value: datetime) -> int:
     """A database timestamp as UTC epoch microseconds (naive values are UTC, contract 1.1)."""
     aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
@@ -42,22 +61,67 @@ def from_utc_micros(micros: int) -> datetime:
     return datetime(1970, 1, 1) + timedelta(microseconds=micros)
 
 
-def extraction_query(table: sa.Table, since: datetime | None) -> sa.Select:
-    """Rows to read: all of them on the first run, else those at or after ``since``."""
-    stmt = sa.select(*(table.c[c] for c in COLUMNS))
-    if since is not None:
-        stmt = stmt.where(table.c.registration_timestamp >= since)
-    return stmt.order_by(table.c.registration_timestamp)
+def as_bigint(value: object) -> int | None:
+    """An id as a bigint: integers, integral decimals/floats and integer text; else None."""
+    if isinstance(value, bool) or value is None:
+        return None
+    integral = (
+        isinstance(value, int)
+        or (isinstance(value, Decimal | float) and math.isfinite(value) and value == int(value))
+        or (isinstance(value, str) and _INTEGER_TEXT.fullmatch(value) is not None)
+    )
+    if not integral:
+        return None
+    number = int(value)
+    return number if number in _BIGINT else None
+
+
+def as_utc_micros(value: object) -> int | None:
+    """A registration time as UTC epoch microseconds: a datetime, or ISO 8601 text (what SQLite
+    stores); None for anything else (a date alone, a number, unparseable text)."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    return to_utc_micros(value) if isinstance(value, datetime) else None
+
+
+def _json_value(value: object) -> object:
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return value
+    if isinstance(value, datetime):
+        return (value if value.tzinfo is None else value.astimezone(UTC)).isoformat()
+    return str(value)
+
+
+def raw_text(row: Sequence) -> str:
+    """The row as read, as JSON text with the contract's column names (aware times in UTC, so
+    the text does not depend on the session's time zone)."""
+    return json.dumps(
+        {c: _json_value(v) for c, v in zip(COLUMNS, row, strict=True)}, ensure_ascii=False
+    )
+
+
+def parse_row(row: Sequence) -> tuple:
+    """A database row as bronze values: typed (None where not convertible), then its raw text."""
+    user_id, device_id, mac_address, registered = row
+    return (
+        as_bigint(user_id),
+        as_bigint(device_id),
+        None if mac_address is None else str(mac_address),
+        as_utc_micros(registered),
+        raw_text(row),
+    )
 
 
 def rows_to_frame(spark: SparkSession, rows: Iterable[Sequence], source_table: str) -> DataFrame:
     """Database rows to a bronze registrations DataFrame (timestamps exact to the microsecond)."""
-    data = [
-        (int(u), int(d), str(m), to_utc_micros(ts) if ts is not None else None)
-        for u, d, m, ts in rows
-    ]
     frame = spark.createDataFrame(
-        data, "user_id bigint, device_id bigint, mac_address string, ts_micros bigint"
+        [parse_row(r) for r in rows],
+        "user_id bigint, device_id bigint, mac_address string, ts_micros bigint, raw string",
     )
     return frame.select(
         "user_id",
@@ -66,14 +130,184 @@ def rows_to_frame(spark: SparkSession, rows: Iterable[Sequence], source_table: s
         F.timestamp_micros("ts_micros").alias("registration_timestamp"),
         F.lit(source_table).alias("source_table"),
         F.current_timestamp().alias("ingested_at"),
+        "raw",
     ).select(*REGISTRATIONS_SCHEMA.fieldNames())
 
 
+# Secrets ---------------------------------------------------------------------------------------
+def _url_secrets(url: sa.engine.URL) -> list[str]:
+    """The URL's password and password-like query values (inside ``odbc_connect`` too)."""
+    found = [url.password] if url.password else []
+    for key, values in url.query.items():
+        for value in (values,) if isinstance(values, str) else values:
+            if key.lower() == "odbc_connect":
+                found += [m.group(2).strip("{}") for m in _PASSWORD_ITEM.finditer(value)]
+            elif _SECRET_KEYS.match(key):
+                found.append(value)
+    return [s for s in found if s]
+
+
+def redact(text: str, url: str) -> str:
+    """``text`` without the password of ``url`` (in any encoding) or anything password-like."""
+    try:
+        secrets = _url_secrets(sa.engine.make_url(url))
+    except (sa.exc.ArgumentError, ValueError):
+        secrets = []
+    for secret in sorted(secrets, key=len, reverse=True):
+        for form in {secret, quote(secret, safe=""), quote_plus(secret)}:
+            text = text.replace(form, "***")
+    text = _PASSWORD_ITEM.sub(r"\1=***", text)
+    return _USERINFO_PASSWORD.sub(r"\1:***@", text)
+
+
+def describe_url(url: str) -> str:
+    """The database URL to show in messages and logs: no password, no secret query value."""
+    try:
+        parsed = sa.engine.make_url(url)
+    except (sa.exc.ArgumentError, ValueError):
+        return "(an unparseable URL)"
+    query = {
+        k: (_PASSWORD_ITEM.sub(r"\1=***", v) if k.lower() == "odbc_connect" else "***")
+        if _SECRET_KEYS.match(k) and isinstance(v, str)
+        else v
+        for k, v in parsed.query.items()
+    }
+    return redact(parsed.set(query=query).render_as_string(hide_password=True), url)
+
+
+def _reason(exc: BaseException, url: str) -> str:
+    """The driver's error on one line, redacted."""
+    cause = exc.orig if isinstance(exc, sa.exc.DBAPIError) and exc.orig is not None else exc
+    text = " ".join(str(cause).split()) or type(cause).__name__
+    return redact(f"{type(cause).__name__}: {text}", url)
+
+
+# Reading ---------------------------------------------------------------------------------------
+def extraction_query(table: sa.Table, since: datetime | None) -> sa.Select:
+    """Rows to read: all of them on the first run, else those at or after ``since`` and those
+    with no registration time. Values come back as the driver returns them (no SQLAlchemy type
+    conversion, which raises on text that is not a datetime)."""
+    stmt = sa.select(*(sa.type_coerce(table.c[c], sa.types.NullType).label(c) for c in COLUMNS))
+    if since is not None:
+        ts = table.c.registration_timestamp
+        stmt = stmt.where(sa.or_(ts >= since, ts.is_(None)))
+    return stmt.order_by(table.c.registration_timestamp)
+
+
+def _create_engine(url: str) -> sa.engine.Engine:
+    where = describe_url(url)
+    try:
+        return sa.create_engine(url)
+    except ImportError as exc:
+        raise RegistrationSourceError(
+            f"the database driver of {where} is not installed ({_reason(exc, url)}): install it "
+            f"in the ingester's environment, or set {_URL_SETTING} to a URL whose driver is "
+            "installed (sqlite, postgresql+psycopg)"
+        ) from None
+    except (sa.exc.ArgumentError, ValueError) as exc:
+        raise RegistrationSourceError(
+            f"the registration database URL {where} is not a valid SQLAlchemy URL "
+            f"({type(exc).__name__}): set {_URL_SETTING} to dialect+driver://user:password@host"
+            ":port/database"
+        ) from None
+
+
+def _select_rows(conn: sa.Connection, table_name: str, since: datetime | None) -> list[tuple]:
+    table = sa.Table(table_name, sa.MetaData(), autoload_with=conn)
+    missing = [c for c in COLUMNS if c not in table.c]
+    if missing:
+        raise RegistrationSourceError(
+            f"table {table_name!r} has no column(s) {', '.join(missing)}: point "
+            "LAKEHOUSE_REGISTRATIONS_TABLE at a table with the columns of contract 1.1 "
+            f"({', '.join(COLUMNS)})"
+        )
+    return [tuple(r) for r in conn.execute(extraction_query(table, since))]
+
+
+def _give_up(exc: sa.exc.DBAPIError, where: str, table_name: str, attempts: int, url: str):
+    """The error raised once the retries are spent: what failed and what to do."""
+    if isinstance(exc, sa.exc.ProgrammingError):
+        problem = "refused the query"
+        todo = (
+            f"check that the login may read {table_name!r} (GRANT SELECT) and that the table "
+            "has the contract's columns"
+        )
+    else:
+        problem = "unavailable"
+        todo = (
+            "check that the database is reachable and that the user and password in "
+            f"{_URL_SETTING} are right"
+        )
+    return RegistrationSourceError(
+        f"registration database {where} {problem} after {attempts} attempts "
+        f"({_reason(exc, url)}); {todo}; the watermark was not advanced: run the ingester again "
+        "once it is fixed"
+    )
+
+
+def read_rows(
+    url: str, table_name: str, since: datetime | None, *, attempts: int = 5, backoff: float = 2.0
+) -> list[tuple]:
+    """Read registration rows at or after ``since`` (and those with no time).
+
+    Database errors (connection, login, permission: any DBAPI error) are retried with
+    exponential backoff, then raised as RegistrationSourceError; a missing driver, a bad URL or
+    a missing table are raised at once (retrying cannot fix them). No message holds a password.
+    """
+    where = describe_url(url)
+    engine = _create_engine(url)
+    try:
+        for attempt in range(1, attempts + 1):
+            try:
+                with engine.connect() as conn:
+                    return _select_rows(conn, table_name, since)
+            except sa.exc.NoSuchTableError:
+                raise RegistrationSourceError(
+                    f"table {table_name!r} does not exist in {where}: "
+                    "set LAKEHOUSE_REGISTRATIONS_TABLE or --registrations-table"
+                ) from None
+            except ImportError as exc:
+                raise RegistrationSourceError(
+                    f"the database driver of {where} could not be loaded ({_reason(exc, url)}): "
+                    "install it in the ingester's environment"
+                ) from None
+            except sa.exc.DBAPIError as exc:
+                if attempt == attempts:
+                    raise _give_up(exc, where, table_name, attempts, url) from None
+                delay = backoff * 2 ** (attempt - 1)
+                log.warning(
+                    "Registration database %s failed (attempt %d/%d): %s; retrying in %.1fs",
+                    where,
+                    attempt,
+                    attempts,
+                    _reason(exc, url),
+                    delay,
+                )
+                time.sleep(delay)
+            except sa.exc.SQLAlchemyError as exc:
+                raise RegistrationSourceError(
+                    f"registration database {where} could not be read ({_reason(exc, url)}): "
+                    f"check {_URL_SETTING} and LAKEHOUSE_REGISTRATIONS_TABLE"
+                ) from None
+    finally:
+        engine.dispose()
+    raise AssertionError("unreachable")
+
+
+# Landing ---------------------------------------------------------------------------------------
 def watermark(spark: SparkSession, bronze: BronzeTable, source_table: str) -> datetime | None:
-    """Latest registration time already landed from ``source_table`` (naive UTC), or None."""
+    """Latest registration time already landed from ``source_table`` (naive UTC), or None.
+
+    Rows dated after the moment they landed (a register whose clock runs ahead) do not count:
+    they would move the watermark past rows committed later with a correct, earlier time. They
+    are read again at each poll until their time has passed, and never landed twice.
+    """
     latest = (
         bronze.read(spark)
-        .where(F.col("source_table") == source_table)
+        .where(
+            (F.col("source_table") == source_table)
+            & (F.col("registration_timestamp") <= F.col("ingested_at"))
+        )
         .agg(F.unix_micros(F.max("registration_timestamp")).alias("latest"))
         .first()
     )
@@ -83,41 +317,19 @@ def watermark(spark: SparkSession, bronze: BronzeTable, source_table: str) -> da
     return from_utc_micros(latest["latest"])
 
 
-def read_rows(
-    url: str, table_name: str, since: datetime | None, *, attempts: int = 5, backoff: float = 2.0
-) -> list[tuple]:
-    """Read registration rows at or after ``since``, retrying with exponential backoff."""
-    engine = sa.create_engine(url)
-    try:
-        for attempt in range(1, attempts + 1):
-            try:
-                with engine.connect() as conn:
-                    table = sa.Table(table_name, sa.MetaData(), autoload_with=conn)
-                    return [tuple(r) for r in conn.execute(extraction_query(table, since))]
-            except sa.exc.NoSuchTableError as exc:
-                raise RegistrationSourceError(
-                    f"table {table_name!r} does not exist in {engine.url.render_as_string()}: "
-                    "set LAKEHOUSE_REGISTRATIONS_TABLE or --registrations-table"
-                ) from exc
-            except sa.exc.OperationalError as exc:
-                if attempt == attempts:
-                    raise RegistrationSourceError(
-                        f"registration database {engine.url.render_as_string()} unavailable after "
-                        f"{attempts} attempts ({exc.orig}); the watermark was not advanced: "
-                        "check the database and run the ingester again"
-                    ) from exc
-                delay = backoff * 2 ** (attempt - 1)
-                log.warning(
-                    "Registration database unavailable (attempt %d/%d): %s; retrying in %.0fs",
-                    attempt,
-                    attempts,
-                    exc.orig,
-                    delay,
-                )
-                time.sleep(delay)
-    finally:
-        engine.dispose()
-    raise AssertionError("unreachable")
+def not_landed(rows: DataFrame, landed: DataFrame) -> DataFrame:
+    """``rows`` (each distinct row once) that ``landed`` does not hold: matched by their raw
+    text, or, for rows landed before bronze kept it, by their typed columns (null-safe)."""
+    with_raw = landed.where(F.col("raw").isNotNull()).select("raw")
+    without_raw = landed.where(F.col("raw").isNull()).select(*REGISTRATION_KEY)
+    same_key = [F.col(f"s.{k}").eqNullSafe(F.col(f"t.{k}")) for k in REGISTRATION_KEY]
+    return (
+        rows.dropDuplicates(["raw"])
+        .join(with_raw, "raw", "left_anti")
+        .alias("s")
+        .join(without_raw.alias("t"), same_key, "left_anti")
+        .select(*REGISTRATIONS_SCHEMA.fieldNames())
+    )
 
 
 def extract(
@@ -142,10 +354,12 @@ def extract(
     )
     if not rows:
         return 0
-    landed = bronze.read(spark).select(*REGISTRATION_KEY)
-    new = rows_to_frame(spark, rows, table_name).join(landed, REGISTRATION_KEY, "left_anti")
-    count = new.count()
-    if count:
-        insert_new(bronze, new, REGISTRATION_KEY)
-        log.info("Registrations: %d new row(s) from %s into %s", count, table_name, bronze)
+    new = not_landed(rows_to_frame(spark, rows, table_name), bronze.read(spark)).cache()
+    try:
+        count = new.count()
+        if count:
+            insert_new(bronze, new, ["raw"])
+            log.info("Registrations: %d new row(s) from %s into %s", count, table_name, bronze)
+    finally:
+        new.unpersist()
     return count

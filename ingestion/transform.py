@@ -32,20 +32,19 @@ KAFKA_RECORDS_SCHEMA = T.StructType(
     ]
 )
 
-REGISTRATION_EXPORT_SCHEMA = T.StructType(
-    [
-        T.StructField("user_id", T.StringType()),
-        T.StructField("device_id", T.StringType()),
-        T.StructField("mac_address", T.StringType()),
-        T.StructField("registration_timestamp", T.StringType()),
-    ]
-)
+#: The registration columns of contract 1.1, as a CSV export's header names them.
+REGISTRATION_COLUMNS = ["user_id", "device_id", "mac_address", "registration_timestamp"]
 
 REGISTRATION_EXPORTS_SCHEMA = T.StructType(
     [
-        *REGISTRATION_EXPORT_SCHEMA.fields,
+        *(T.StructField(c, T.StringType()) for c in REGISTRATION_COLUMNS),
         T.StructField("source_file", T.StringType(), nullable=False),
         T.StructField("ingested_at", T.TimestampType(), nullable=False),
+        # Added later: older bronze tables get them by ALTER TABLE (null in their old rows).
+        T.StructField("line_number", T.IntegerType()),
+        T.StructField("raw", T.StringType()),
+        T.StructField("field_count", T.IntegerType()),
+        T.StructField("header_columns", T.ArrayType(T.StringType())),
     ]
 )
 
@@ -57,6 +56,8 @@ REGISTRATIONS_SCHEMA = T.StructType(
         T.StructField("registration_timestamp", T.TimestampType()),
         T.StructField("source_table", T.StringType(), nullable=False),
         T.StructField("ingested_at", T.TimestampType(), nullable=False),
+        # Added later: the row as read, JSON (null in rows landed before it existed).
+        T.StructField("raw", T.StringType()),
     ]
 )
 
@@ -220,11 +221,67 @@ def dedup_records(records: DataFrame) -> DataFrame:
     )
 
 
-def export_rows_to_registrations(rows: DataFrame) -> DataFrame:
-    """Registration CSV rows (strings as exported) to bronze registration exports."""
-    fields = REGISTRATION_EXPORT_SCHEMA.fieldNames()
-    return rows.where(F.trim(F.concat_ws("", *[F.col(c) for c in fields])) != "").select(
-        *fields,
+#: One CSV field after the comma that opens it: a quoted field (``""`` escapes a quote) or text
+#: up to the next comma.
+_CSV_FIELD = r',("(?:[^"]|"")*"|[^,]*)'
+_LINE_BREAK = r"\r\n|\r|\n"
+_BLANK = r"^\s*$"
+_BYTE_ORDER_MARK = "\ufeff"
+
+
+def csv_unquote(field: Column) -> Column:
+    """A CSV field's text: the inside of a quoted field (``""`` read as ``"``), else as is."""
+    trimmed = F.trim(field)
+    quoted = trimmed.startswith('"') & trimmed.endswith('"') & (F.length(trimmed) >= 2)
+    inner = F.regexp_replace(F.substring(trimmed, 2, F.length(trimmed) - 2), '""', '"')
+    return F.when(quoted, inner).otherwise(field)
+
+
+def csv_fields(line: Column) -> Column:
+    """The fields of one CSV line (quotes honoured, not removed): an array as long as the line
+    has fields, so ``a,,b`` has three and an empty line one."""
+    return F.regexp_extract_all(F.concat(F.lit(","), line), F.lit(_CSV_FIELD), 1)
+
+
+def export_files_to_registrations(files: DataFrame) -> DataFrame:
+    """Whole registration CSV files (``value``: the file's text, ``source_file``) to bronze
+    registration exports: one row per non-blank line after the header, columns mapped by name.
+
+    The header is the first non-blank line; its names are matched case-insensitively after
+    trimming (and unquoting), in any order. A byte-order mark, CRLF or CR line ends and blank
+    lines are not errors. Every data line lands with its text (``raw``), its line number, its
+    field count and the header's column names, so silver can reject a row with a missing or
+    extra field, or a file whose header lacks a contract column; the four columns hold the row's
+    fields only when the row has as many fields as the header (else null). Quoted fields may
+    hold commas; a line break inside a quoted field is not supported (it splits the row).
+    """
+    text = F.regexp_replace(F.col("value"), f"^{_BYTE_ORDER_MARK}", "")
+    lines = F.split(text, _LINE_BREAK)
+    header = F.try_element_at(F.filter(lines, lambda line: ~line.rlike(_BLANK)), F.lit(1))
+    with_header = files.select(
+        F.col("source_file"),
+        F.posexplode(lines).alias("position", "raw"),
+        F.array_position(lines, header).alias("header_line"),
+        F.transform(csv_fields(header), lambda h: F.lower(F.trim(csv_unquote(h)))).alias(
+            "header_columns"
+        ),
+    )
+    rows = with_header.where(
+        (F.col("position") + 1 > F.col("header_line")) & ~F.col("raw").rlike(_BLANK)
+    ).select("*", csv_fields(F.col("raw")).alias("fields"))
+    field_count = F.size("fields")
+    shaped = field_count == F.size("header_columns")
+
+    def column(name: str) -> Column:
+        index = F.array_position("header_columns", name).cast("int")
+        return F.when(shaped & (index > 0), csv_unquote(F.try_element_at("fields", index)))
+
+    return rows.select(
+        *(column(c).alias(c) for c in REGISTRATION_COLUMNS),
         F.col("source_file"),
         F.current_timestamp().alias("ingested_at"),
+        (F.col("position") + 1).cast("int").alias("line_number"),
+        F.col("raw"),
+        field_count.cast("int").alias("field_count"),
+        F.col("header_columns"),
     )

@@ -4,6 +4,9 @@
     unique_key=['device_id', 'registered_at'],
 ) }}
 
+-- rule 2: a registration repeated (in one export, in later exports, twice in the database or in
+-- both channels) counts once; of rows that disagree on the user or MAC address, the smallest
+-- (user_id, mac_address) wins, whichever build met it first
 with
 
 new_registrations as (
@@ -13,15 +16,47 @@ new_registrations as (
         device_id,
         mac_address,
         registered_at,
-        ingested_at,
-        -- rule 2: a registration repeated (in a later export, or in both channels) counts once
-        row_number() over (
-            partition by device_id, registered_at
-            order by user_id, mac_address, ingested_at
-        ) as position
+        ingested_at
     from {{ ref('stg_registrations') }}
     where rejection_reason is null
         and {{ ingested_since_last_run() }}
+
+),
+
+candidates as (
+
+    select * from new_registrations
+
+    {% if is_incremental() %}
+    -- the rows already built for the keys this batch touches compete with it
+    union all
+
+    select
+        users.user_id,
+        users.device_id,
+        users.mac_address,
+        users.registered_at,
+        users.ingested_at
+    from {{ this }} as users
+    left semi join new_registrations
+        on users.device_id = new_registrations.device_id
+        and users.registered_at = new_registrations.registered_at
+    {% endif %}
+
+),
+
+ranked as (
+
+    select
+        *,
+        row_number() over (
+            partition by device_id, registered_at
+            order by user_id, mac_address, ingested_at
+        ) as position,
+        max(ingested_at) over (
+            partition by device_id, registered_at
+        ) as last_ingested_at
+    from candidates
 
 )
 
@@ -30,6 +65,6 @@ select
     device_id,
     mac_address,
     registered_at,
-    ingested_at
-from new_registrations
+    last_ingested_at as ingested_at
+from ranked
 where position = 1

@@ -127,7 +127,17 @@ def test_a_merge_that_meets_a_concurrent_writer_is_retried(spark, tmp_path, conf
     object.__setattr__(table, "conflicts", [True] * conflicts)
     ensure_table(spark, table)
     rows = spark.createDataFrame(
-        [(1, 10, "00:00:00:00:00:01", datetime(2023, 3, 1), "registrations", datetime(2023, 3, 2))],
+        [
+            (
+                1,
+                10,
+                "00:00:00:00:00:01",
+                datetime(2023, 3, 1),
+                "registrations",
+                datetime(2023, 3, 2),
+                None,
+            )
+        ],
         REGISTRATIONS_SCHEMA,
     )
     insert_new(table, rows, ["user_id", "device_id"], attempts=conflicts + 1)

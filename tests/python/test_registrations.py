@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import re
+import sqlite3
+import time
 from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
 from pathlib import Path
+from urllib.parse import quote_plus
 
 import pytest
 import sqlalchemy as sa
 from delta.tables import DeltaTable
 
 from ingestion.bronze import BronzeTable, ensure_table
-from ingestion.registrations import RegistrationSourceError, extract, to_utc_micros
+from ingestion.registrations import (
+    RegistrationSourceError,
+    describe_url,
+    extract,
+    parse_row,
+    read_rows,
+    redact,
+    to_utc_micros,
+)
 from ingestion.simulator.write import registration_table
 
 T0 = datetime(2023, 3, 1, 8, 0, 0)
@@ -145,3 +158,343 @@ def test_missing_table_names_the_setting(spark, tmp_path, database):
         RegistrationSourceError, match="'sales' does not exist.*REGISTRATIONS_TABLE"
     ):
         extract(spark, url=url, table_name="sales", bronze=bronze, lookback=timedelta(0))
+
+
+# Rows as read --------------------------------------------------------------------------------
+def test_parse_row_types_what_converts_and_keeps_the_row_as_read():
+    at = datetime(2023, 3, 1, 8, 0, 0, 250)
+    assert parse_row((1, "2", "AA:BB:CC:DD:EE:01", at)) == (
+        1,
+        2,
+        "AA:BB:CC:DD:EE:01",
+        1_677_657_600_000_250,
+        '{"user_id": 1, "device_id": "2", "mac_address": "AA:BB:CC:DD:EE:01", '
+        '"registration_timestamp": "2023-03-01T08:00:00.000250"}',
+    )
+    assert parse_row(("abc", None, None, "yesterday")) == (
+        None,
+        None,
+        None,
+        None,
+        '{"user_id": "abc", "device_id": null, "mac_address": null, '
+        '"registration_timestamp": "yesterday"}',
+    )
+    # SQLite hands back its stored text; an aware time is kept in UTC; 2^63 overflows a bigint
+    plus_two = timezone(timedelta(hours=2))
+    assert parse_row(
+        (Decimal("5"), 2**63, "m", datetime(2023, 3, 1, 10, 0, 0, tzinfo=plus_two))
+    ) == (
+        5,
+        None,
+        "m",
+        1_677_657_600_000_000,
+        '{"user_id": "5", "device_id": 9223372036854775808, "mac_address": "m", '
+        '"registration_timestamp": "2023-03-01T08:00:00+00:00"}',
+    )
+    assert parse_row((7.0, True, "m", "2023-03-01 08:00:00.000250"))[:4] == (
+        7,
+        None,
+        "m",
+        1_677_657_600_000_250,
+    )
+
+
+SECRET = "Sup3r-S3cret;x"
+
+
+@pytest.mark.parametrize(
+    "url, shown",
+    [
+        (
+            f"postgresql+psycopg://etl:{quote_plus(SECRET)}@db.example:5432/sales",
+            "postgresql+psycopg://etl:***@db.example:5432/sales",
+        ),
+        (
+            "mssql+pyodbc:///?odbc_connect="
+            + quote_plus(f"DRIVER={{ODBC Driver 18}};SERVER=db.example;UID=etl;PWD={{{SECRET}}}"),
+            "mssql+pyodbc:///?odbc_connect=DRIVER%3D%7BODBC+Driver+18%7D%3BSERVER%3Ddb.example"
+            "%3BUID%3Detl%3BPWD%3D%2A%2A%2A",
+        ),
+        (
+            f"mssql+pymssql://etl@db.example/sales?password={quote_plus(SECRET)}",
+            "mssql+pymssql://etl@db.example/sales?password=***",
+        ),
+        (f"postgresql+psycopg//etl:{SECRET}@db.example/sales", "(an unparseable URL)"),
+    ],
+)
+def test_urls_are_shown_without_their_password(url, shown):
+    assert describe_url(url) == shown
+    leaked = f"FATAL: login failed; connection string was {url}; PWD={SECRET}"
+    assert SECRET not in redact(leaked, url)
+    assert quote_plus(SECRET) not in redact(leaked, url)
+
+
+# Bad, repeated, NULL-dated and future-dated rows -------------------------------------------------
+@pytest.fixture
+def loose_table(tmp_path: Path):
+    """A SQLite registration table that holds anything (NULLs, text in id columns), and a
+    function inserting rows as given, bypassing SQLAlchemy's type conversion."""
+    url = f"sqlite:///{tmp_path / 'loose.db'}"
+    engine = sa.create_engine(url)
+    metadata = sa.MetaData()
+    sa.Table(
+        "registrations",
+        metadata,
+        sa.Column("user_id", sa.BigInteger),
+        sa.Column("device_id", sa.BigInteger),
+        sa.Column("mac_address", sa.String(17)),
+        sa.Column("registration_timestamp", sa.DateTime),
+    )
+    metadata.create_all(engine)
+
+    def insert(*rows: tuple) -> None:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("insert into registrations values (?, ?, ?, ?)", list(rows))
+
+    yield url, insert
+    engine.dispose()
+
+
+def landed_raw(spark, bronze: BronzeTable) -> list[tuple]:
+    rows = bronze.read(spark).selectExpr(
+        "user_id",
+        "device_id",
+        "mac_address",
+        "unix_micros(registration_timestamp) as micros",
+        "raw",
+    )
+    return sorted((tuple(r) for r in rows.collect()), key=repr)
+
+
+def test_bad_repeated_and_null_dated_rows_land_once_as_read(spark, tmp_path, loose_table):
+    url, insert = loose_table
+    bronze = BronzeTable("registrations", path=tmp_path / "bronze" / "registrations")
+    ensure_table(spark, bronze)
+
+    def run() -> int:
+        return extract(
+            spark, url=url, table_name="registrations", bronze=bronze, lookback=timedelta(0)
+        )
+
+    good = (7, 107, "aa:bb:cc:dd:ee:07", "2023-03-01 09:00:00")
+    insert(
+        good,
+        good,  # the table holds it twice: one distinct row
+        ("abc", 108, "aa:bb:cc:dd:ee:08", "2023-03-01 09:00:01"),
+        (9, 109, "aa:bb:cc:dd:ee:09", None),
+        (10, 110, "aa:bb:cc:dd:ee:10", "yesterday"),
+        (11, None, "aa:bb:cc:dd:ee:11", "2023-03-01 09:00:02"),
+    )
+    assert run() == 5
+    # committed after the first run: a NULL-dated row (below no watermark) and the row again
+    insert((15, 115, "aa:bb:cc:dd:ee:15", None), good)
+    assert run() == 1
+    assert run() == 0
+    assert landed_raw(spark, bronze) == sorted(
+        [
+            (
+                7,
+                107,
+                "aa:bb:cc:dd:ee:07",
+                1_677_661_200_000_000,
+                '{"user_id": 7, "device_id": 107, "mac_address": "aa:bb:cc:dd:ee:07", '
+                '"registration_timestamp": "2023-03-01 09:00:00"}',
+            ),
+            (
+                None,
+                108,
+                "aa:bb:cc:dd:ee:08",
+                1_677_661_201_000_000,
+                '{"user_id": "abc", "device_id": 108, "mac_address": "aa:bb:cc:dd:ee:08", '
+                '"registration_timestamp": "2023-03-01 09:00:01"}',
+            ),
+            (
+                9,
+                109,
+                "aa:bb:cc:dd:ee:09",
+                None,
+                '{"user_id": 9, "device_id": 109, "mac_address": "aa:bb:cc:dd:ee:09", '
+                '"registration_timestamp": null}',
+            ),
+            (
+                10,
+                110,
+                "aa:bb:cc:dd:ee:10",
+                None,
+                '{"user_id": 10, "device_id": 110, "mac_address": "aa:bb:cc:dd:ee:10", '
+                '"registration_timestamp": "yesterday"}',
+            ),
+            (
+                11,
+                None,
+                "aa:bb:cc:dd:ee:11",
+                1_677_661_202_000_000,
+                '{"user_id": 11, "device_id": null, "mac_address": "aa:bb:cc:dd:ee:11", '
+                '"registration_timestamp": "2023-03-01 09:00:02"}',
+            ),
+            (
+                15,
+                115,
+                "aa:bb:cc:dd:ee:15",
+                None,
+                '{"user_id": 15, "device_id": 115, "mac_address": "aa:bb:cc:dd:ee:15", '
+                '"registration_timestamp": null}',
+            ),
+        ],
+        key=repr,
+    )
+
+
+def test_a_future_dated_row_does_not_hide_rows_that_arrive_later(spark, tmp_path, database):
+    url, insert = database
+    bronze = BronzeTable("registrations", path=tmp_path / "bronze" / "registrations")
+    ensure_table(spark, bronze)
+
+    def run() -> int:
+        return extract(
+            spark,
+            url=url,
+            table_name="registrations",
+            bronze=bronze,
+            lookback=timedelta(minutes=10),
+        )
+
+    now = datetime.now(UTC).replace(tzinfo=None)
+    a = (1, 101, "aa:aa:aa:aa:aa:01", T0)
+    skewed = (2, 102, "aa:aa:aa:aa:aa:02", now + timedelta(days=365))
+    insert(a, skewed)
+    assert run() == 2
+    later = (3, 103, "aa:aa:aa:aa:aa:03", now - timedelta(days=1))
+    insert(later)
+    assert run() == 1
+    assert run() == 0
+    expected = sorted((u, dv, m, micros(t)) for u, dv, m, t in [a, skewed, later])
+    assert landed(spark, bronze) == expected
+
+
+# Database errors ---------------------------------------------------------------------------------
+def read_failing(url: str, caplog, attempts: int = 2) -> tuple[str, int]:
+    """Read ``url`` expecting RegistrationSourceError: its message, and how many retries were
+    logged; neither the message nor the log may hold the password."""
+    caplog.clear()
+    with pytest.raises(RegistrationSourceError) as failure:
+        read_rows(url, "registrations", None, attempts=attempts, backoff=0.01)
+    message = str(failure.value)
+    for text in (message, caplog.text):
+        assert SECRET not in text and quote_plus(SECRET) not in text
+    return message, sum("retrying" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize(
+    "url, expected",
+    [
+        (
+            f"mssql+pyodbc://etl:{quote_plus(SECRET)}@db.example/sales",
+            r"^the database driver of mssql\+pyodbc://etl:\*\*\*@db.example/sales is not "
+            r"installed \(ModuleNotFoundError: No module named 'pyodbc'\): install it",
+        ),
+        (
+            "mssql+pyodbc:///?odbc_connect="
+            + quote_plus(f"DRIVER={{ODBC Driver 18}};SERVER=db.example;PWD={{{SECRET}}}"),
+            r"PWD%3D%2A%2A%2A is not installed",
+        ),
+        (
+            f"postgresql+pg8000://etl:{quote_plus(SECRET)}@db.example/sales",
+            r"No module named 'pg8000'",
+        ),
+        (
+            f"postgresql+psycopg//etl:{SECRET}@db.example/sales",
+            r"URL \(an unparseable URL\) is not a valid SQLAlchemy URL \(ArgumentError\): set "
+            r"LAKEHOUSE_REGISTRATIONS_URL",
+        ),
+        (
+            f"postgresql+psycopg://etl:{quote_plus(SECRET)}@db.example:port/sales",
+            r"is not a valid SQLAlchemy URL \(ValueError\)",
+        ),
+        (f"nosuchdb://etl:{quote_plus(SECRET)}@db.example/sales", r"not a valid SQLAlchemy URL"),
+    ],
+)
+def test_configuration_errors_are_reported_at_once(url, expected, caplog):
+    message, retries = read_failing(url, caplog)
+    assert re.search(expected, message)
+    assert retries == 0
+
+
+def test_an_interface_error_is_retried_then_reported(tmp_path, caplog, monkeypatch):
+    real_create_engine = sa.create_engine
+
+    def broken_driver():
+        raise sqlite3.InterfaceError("the driver lost its connection")
+
+    monkeypatch.setattr(
+        sa, "create_engine", lambda url: real_create_engine(url, creator=broken_driver)
+    )
+    url = f"sqlite:///{tmp_path / 'registrations.db'}"
+    message, retries = read_failing(url, caplog, attempts=3)
+    assert retries == 2
+    assert re.search(
+        r"unavailable after 3 attempts \(InterfaceError: the driver lost its connection\); "
+        r"check that the database is reachable",
+        message,
+    )
+
+
+@pytest.fixture
+def postgres_logins(postgres, postgres_url):
+    """Three logins the registration table refuses: a wrong password, a role that may not log
+    in, a role without SELECT on the table."""
+    admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    metadata = sa.MetaData()
+    registration_table(metadata, "registrations")
+    metadata.drop_all(admin)
+    metadata.create_all(admin)
+    roles = {
+        "lakehouse_pw": "login password 'the-right-one'",
+        "lakehouse_nologin": "nologin",
+        "lakehouse_noselect": "login",
+    }
+    with admin.connect() as conn:
+        hba = Path(conn.execute(sa.text("show hba_file")).scalar_one())
+        for role, options in roles.items():
+            conn.execute(sa.text(f"drop role if exists {role}"))
+            conn.execute(sa.text(f"create role {role} {options}"))
+        original = hba.read_text()
+        hba.write_text("host all lakehouse_pw 127.0.0.1/32 scram-sha-256\n" + original)
+        conn.execute(sa.text("select pg_reload_conf()"))
+    time.sleep(1)  # the postmaster reloads asynchronously
+    host = f"127.0.0.1:{postgres.port}/postgres"
+    yield {role: f"postgresql+psycopg://{role}:{quote_plus(SECRET)}@{host}" for role in roles}
+    hba.write_text(original)
+    with admin.connect() as conn:
+        conn.execute(sa.text("select pg_reload_conf()"))
+        metadata.drop_all(conn)
+        for role in roles:
+            conn.execute(sa.text(f"drop role if exists {role}"))
+    admin.dispose()
+
+
+@pytest.mark.parametrize(
+    "role, expected",
+    [
+        (
+            "lakehouse_pw",
+            r"unavailable after 2 attempts \(OperationalError: .*password authentication failed"
+            r".*\); check that the database is reachable and that the user and password",
+        ),
+        ("lakehouse_nologin", r"unavailable after 2 attempts .*not permitted to log in"),
+        (
+            "lakehouse_noselect",
+            r"refused the query after 2 attempts \(InsufficientPrivilege: permission denied "
+            r"for table registrations\); check that the login may read 'registrations' "
+            r"\(GRANT SELECT\)",
+        ),
+    ],
+)
+def test_refused_logins_and_permissions_are_retried_then_reported(
+    postgres_logins, role, expected, caplog
+):
+    message, retries = read_failing(postgres_logins[role], caplog)
+    assert re.search(expected, message), message
+    assert re.search(r"^registration database postgresql\+psycopg://lakehouse_\w+:\*\*\*@", message)
+    assert "the watermark was not advanced" in message
+    assert retries == 1

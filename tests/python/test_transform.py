@@ -12,9 +12,10 @@ from pyspark.testing import assertDataFrameEqual
 
 from ingestion.transform import (
     KAFKA_RECORDS_SCHEMA,
+    REGISTRATION_EXPORTS_SCHEMA,
     dedup_records,
     epoch_to_timestamp,
-    export_rows_to_registrations,
+    export_files_to_registrations,
     kafka_rows_to_records,
     landing_lines_to_records,
     number_repeated_lines,
@@ -312,24 +313,81 @@ def test_dedup_records_keeps_first_file_per_record(spark):
     assertDataFrameEqual(dedup_records(records), expected, checkRowOrder=False)
 
 
-def test_export_rows_drop_blank_lines_only(spark):
-    rows = spark.createDataFrame(
-        [
-            ("1", "2", "aa:bb:cc:dd:ee:ff", "1678451168.5", "r.csv"),
-            (None, None, None, None, "r.csv"),
-            ("", " ", None, "", "r.csv"),
-            ("x", None, None, None, "r.csv"),
-        ],
-        "user_id string, device_id string, mac_address string, registration_timestamp string, "
-        "source_file string",
+EXPORT_COLUMNS = [c for c in REGISTRATION_EXPORTS_SCHEMA.fieldNames() if c != "ingested_at"]
+EXPORT_SCHEMA = T.StructType([REGISTRATION_EXPORTS_SCHEMA[c] for c in EXPORT_COLUMNS])
+CONTRACT_HEADER = ["user_id", "device_id", "mac_address", "registration_timestamp"]
+
+
+def export_row(source_file, line, raw, fields, header, mapped=None):
+    """An expected bronze export row: ``mapped`` holds user_id, device_id, mac, timestamp."""
+    return (*(mapped or (None,) * 4), source_file, line, raw, fields, header)
+
+
+def test_export_files_map_columns_by_header_name_whatever_the_layout(spark):
+    reordered = (
+        '\ufeff Device_ID ,USER_ID,registration_timestamp,"Mac_Address"\r\n'
+        "7,1,1678451168.5,aa:bb:cc:dd:ee:01\r\n"
+        "\r\n"
+        '8,2,"1678451169","AA:BB:CC:DD:EE:02"\r\n'
+        "7,1,1678451168.5,aa:bb:cc:dd:ee:01\r\n"
+        "\r\n   \r\n"
     )
+    shapes = (
+        "user_id,device_id,mac_address,registration_timestamp\n"
+        '3,9,"a,""b""",5\n'
+        "4,10,aa:bb:cc:dd:ee:04\n"
+        "5,11,aa:bb:cc:dd:ee:05,1678451170,extra\n"
+        ",,,\n"
+    )
+    no_mac = "\n\nuser_id,device_id,registration_timestamp\n6,12,1678451171\n"
+    files = spark.createDataFrame(
+        [
+            (reordered, "a.csv"),
+            (shapes, "b.csv"),
+            (no_mac, "c.csv"),
+            ("", "empty.csv"),
+            ("user_id,device_id,mac_address,registration_timestamp\r\n\r\n", "header.csv"),
+        ],
+        "value string, source_file string",
+    )
+    reordered_header = ["device_id", "user_id", "registration_timestamp", "mac_address"]
+    no_mac_header = ["user_id", "device_id", "registration_timestamp"]
     expected = spark.createDataFrame(
         [
-            ("1", "2", "aa:bb:cc:dd:ee:ff", "1678451168.5", "r.csv"),
-            ("x", None, None, None, "r.csv"),
+            export_row(
+                "a.csv",
+                2,
+                "7,1,1678451168.5,aa:bb:cc:dd:ee:01",
+                4,
+                reordered_header,
+                ("1", "7", "aa:bb:cc:dd:ee:01", "1678451168.5"),
+            ),
+            export_row(
+                "a.csv",
+                4,
+                '8,2,"1678451169","AA:BB:CC:DD:EE:02"',
+                4,
+                reordered_header,
+                ("2", "8", "AA:BB:CC:DD:EE:02", "1678451169"),
+            ),
+            export_row(
+                "a.csv",
+                5,
+                "7,1,1678451168.5,aa:bb:cc:dd:ee:01",
+                4,
+                reordered_header,
+                ("1", "7", "aa:bb:cc:dd:ee:01", "1678451168.5"),
+            ),
+            export_row("b.csv", 2, '3,9,"a,""b""",5', 4, CONTRACT_HEADER, ("3", "9", 'a,"b"', "5")),
+            export_row("b.csv", 3, "4,10,aa:bb:cc:dd:ee:04", 3, CONTRACT_HEADER),
+            export_row("b.csv", 4, "5,11,aa:bb:cc:dd:ee:05,1678451170,extra", 5, CONTRACT_HEADER),
+            export_row("b.csv", 5, ",,,", 4, CONTRACT_HEADER, ("", "", "", "")),
+            export_row(
+                "c.csv", 4, "6,12,1678451171", 3, no_mac_header, ("6", "12", None, "1678451171")
+            ),
         ],
-        "user_id string, device_id string, mac_address string, registration_timestamp string, "
-        "source_file string",
+        EXPORT_SCHEMA,
     )
-    result = export_rows_to_registrations(rows)
-    assertDataFrameEqual(result.drop("ingested_at"), expected, checkRowOrder=False)
+    result = export_files_to_registrations(files)
+    assertDataFrameEqual(result.select(EXPORT_COLUMNS), expected, checkRowOrder=False)
+    assert result.where(F.col("ingested_at").isNull()).count() == 0
