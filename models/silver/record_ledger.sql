@@ -2,8 +2,23 @@
     silver tables each run, so it proves what silver holds now. -#}
 with
 
+kafka_records as (
+
+    select * from {{ source('bronze', 'kafka_records') }}
+
+),
+
+registrations as (
+
+    select * from {{ ref('stg_registrations') }}
+
+),
+
 records as (
 
+    -- `content` tells a duplicate (the same content as the record kept) from a superseded
+    -- record: a Kafka record's content hash (the last part of its identity, rule 1), a
+    -- registration's fields
     select
         record_id,
         source,
@@ -12,10 +27,30 @@ records as (
         `offset`,
         key,
         value,
+        substring_index(record_id, '/', -1) as content,
         kafka_timestamp,
         raw,
         ingested_at
-    from {{ source('bronze', 'kafka_records') }}
+    from kafka_records
+
+    union all
+
+    select
+        record_id,
+        channel as source,
+        cast(null as string) as topic,
+        cast(null as int) as `partition`,
+        cast(null as bigint) as `offset`,
+        cast(null as string) as key,
+        value,
+        concat_ws(
+            '/', cast(user_id as string), cast(device_id as string), mac_address,
+            cast(unix_micros(registered_at) as string)
+        ) as content,
+        cast(null as timestamp) as kafka_timestamp,
+        cast(null as string) as raw,
+        ingested_at
+    from registrations
 
 ),
 
@@ -85,9 +120,32 @@ visit_events as (
 
 ),
 
+kept_registrations as (
+
+    -- rule 2: a registration repeated counts once; the row silver kept is the first (by
+    -- record_id) of those equal to the users row of its (device_id, registered_at)
+    select
+        regs.record_id,
+        min(
+            case
+                when regs.user_id = users.user_id and regs.mac_address = users.mac_address
+                    then regs.record_id
+            end
+        ) over (partition by regs.device_id, regs.registered_at) as kept_id,
+        'users' as silver_table
+    from registrations as regs
+    inner join {{ ref('users') }} as users
+        on regs.device_id = users.device_id
+        and regs.registered_at = users.registered_at
+    where regs.rejection_reason is null
+
+),
+
 kept as (
 
     select * from kept_readings
+    union all
+    select * from kept_registrations
     union all
     select * from kept_profile_events
     union all
@@ -119,8 +177,7 @@ disposed as (
             when rejected.record_id is not null then 'rejected'
             when kept.kept_id = records.record_id then 'accepted'
             when kept.kept_id is null then null
-            when kept_records.key <=> records.key and kept_records.value = records.value
-                then 'duplicate'
+            when kept_records.content = records.content then 'duplicate'
             when kept.silver_table = 'workouts' then 'duplicate'
             else 'superseded'
         end as disposition,
