@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 from delta.tables import DeltaTable
 
+from ingestion import status
 from ingestion.bronze import BronzeTable, ensure_table
 from ingestion.dbt import run_dbt
 from ingestion.ingest import ingest_once
@@ -518,6 +519,7 @@ REORDERED_EXPORT = (
     "\r\n\r\n"
 )
 NO_MAC_EXPORT = "user_id,device_id,registration_timestamp\n6,106,1677657605\n"
+NO_MAC_HEADER = ["user_id", "device_id", "registration_timestamp"]
 OLD_EXPORT = (
     "user_id,device_id,mac_address,registration_timestamp\n"
     "1,101,aa:bb:cc:dd:ee:01,1677657600\n"
@@ -628,3 +630,60 @@ def test_exports_and_table_rows_reach_users_once_and_rejects_with_reasons(spark,
             ("registration_timestamp is null", db_json("15", "115", '"aa:bb:cc:dd:ee:15"', "null")),
         ]
     )
+
+
+OLD_EXPORTS = (
+    "user_id string, device_id string, mac_address string, registration_timestamp string, "
+    "source_file string, ingested_at timestamp"
+)
+OLD_REGISTRATIONS = (
+    "user_id bigint, device_id bigint, mac_address string, registration_timestamp timestamp, "
+    "source_table string, ingested_at timestamp"
+)
+
+
+@pytest.mark.integration
+def test_old_bronze_tables_gain_columns_and_a_database_failure_holds_back_no_file(
+    spark, home, postgres_logins, caplog
+):
+    settings = scenario_settings(
+        home,
+        registrations_url=postgres_logins["lakehouse_pw"],
+        registrations_retry_attempts=2,
+        registrations_retry_backoff_seconds=0.01,
+    )
+    # bronze as an older ingester left it: no raw text, line numbers or header columns
+    landed_at = datetime(2023, 3, 2)
+    spark.createDataFrame(
+        [("1", "101", "aa:bb:cc:dd:ee:01", "1677657600", "file:/old.csv", landed_at)],
+        OLD_EXPORTS,
+    ).write.format("delta").save(str(settings.bronze_table("registration_exports")))
+    spark.createDataFrame(
+        [(7, 107, "aa:bb:cc:dd:ee:07", T0, "registrations", landed_at)], OLD_REGISTRATIONS
+    ).write.format("delta").save(str(settings.bronze_table("registrations")))
+    exports = settings.landing / "registrations"
+    exports.mkdir(parents=True)
+    (exports / "new.csv").write_text(NO_MAC_EXPORT)
+
+    with pytest.raises(RegistrationSourceError, match="password authentication failed"):
+        ingest_once(spark, settings)
+
+    lines = settings.bronze_table("registration_exports").read(spark)
+    assert sorted(
+        (tuple(r) for r in lines.drop("ingested_at", "source_file").collect()), key=repr
+    ) == sorted(
+        [
+            ("1", "101", "aa:bb:cc:dd:ee:01", "1677657600", None, None, None, None),
+            ("6", "106", None, "1677657605", 2, "6,106,1677657605", 3, NO_MAC_HEADER),
+        ],
+        key=repr,
+    )
+    assert settings.bronze_table("registrations").read(spark).columns[-1] == "raw"
+    polled = status.report(settings, stream_names=[])["registrations"]
+    assert polled["rows"] == 0
+    assert polled["watermark"] == T0.isoformat()
+    assert polled["error"].startswith(
+        "registration database postgresql+psycopg://lakehouse_pw:***@"
+    )
+    assert SECRET not in polled["error"] and quote_plus(SECRET) not in polled["error"]
+    assert any(r.getMessage().startswith("Registrations not polled: ") for r in caplog.records)
