@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import os
 import re
 import sqlite3
 import time
@@ -14,7 +16,10 @@ import pytest
 import sqlalchemy as sa
 from delta.tables import DeltaTable
 
+from ingestion import status
 from ingestion.bronze import BronzeTable, ensure_table
+from ingestion.dbt import run_dbt
+from ingestion.ingest import ingest_once
 from ingestion.registrations import (
     RegistrationSourceError,
     describe_url,
@@ -25,6 +30,8 @@ from ingestion.registrations import (
     to_utc_micros,
 )
 from ingestion.simulator.write import registration_table
+from tests.python.conftest import scenario_settings
+from tests.python.test_pipeline import catalog  # noqa: F401 - a fixture (drops the schemas)
 
 T0 = datetime(2023, 3, 1, 8, 0, 0)
 
@@ -498,3 +505,185 @@ def test_refused_logins_and_permissions_are_retried_then_reported(
     assert re.search(r"^registration database postgresql\+psycopg://lakehouse_\w+:\*\*\*@", message)
     assert "the watermark was not advanced" in message
     assert retries == 1
+
+
+# End to end: exports and the table through dbt ------------------------------------------------
+REORDERED_EXPORT = (
+    "\ufeffDevice_ID,user_id , Registration_Timestamp,mac_address\r\n"
+    "101,1,1677657600,AA:BB:CC:DD:EE:01\r\n"
+    '"102","2","1677657601.5","aa:bb:cc:dd:ee:02"\r\n'
+    "101,1,1677657600,AA:BB:CC:DD:EE:01\r\n"
+    "103,3,1677657602\r\n"
+    "104,4,1677657603,aa:bb:cc:dd:ee:04,extra\r\n"
+    "105,x5,1677657604,aa:bb:cc:dd:ee:05\r\n"
+    "\r\n\r\n"
+)
+NO_MAC_EXPORT = "user_id,device_id,registration_timestamp\n6,106,1677657605\n"
+NO_MAC_HEADER = ["user_id", "device_id", "registration_timestamp"]
+OLD_EXPORT = (
+    "user_id,device_id,mac_address,registration_timestamp\n"
+    "1,101,aa:bb:cc:dd:ee:01,1677657600\n"
+    "13,113,aa:bb:cc:dd:ee:13,1677657606\n"
+)
+
+
+def db_json(user_id: str, device_id: str, mac: str, at: str) -> str:
+    """A database row's raw text, written out (values are JSON literals)."""
+    return (
+        f'{{"user_id": {user_id}, "device_id": {device_id}, "mac_address": {mac}, '
+        f'"registration_timestamp": {at}}}'
+    )
+
+
+@pytest.mark.integration
+@pytest.mark.usefixtures("catalog")
+def test_exports_and_table_rows_reach_users_once_and_rejects_with_reasons(spark, home, loose_table):
+    url, insert = loose_table
+    settings = scenario_settings(home, registrations_url=url)
+    exports = settings.landing / "registrations"
+    exports.mkdir(parents=True)
+    build = [
+        "build",
+        "--select",
+        "+users +rejected_events",
+        "--exclude",
+        "test_type:unit",
+        "--indirect-selection",
+        "cautious",
+    ]
+
+    # wave 1: an export with its columns in another order, BOM, CRLF, a quoted row, a row
+    # repeated, rows with too few and too many fields; an export whose header lacks a column
+    (exports / "wave-1.csv").write_bytes(REORDERED_EXPORT.encode())
+    (exports / "no-mac.csv").write_text(NO_MAC_EXPORT)
+    repeated = (7, 107, "aa:bb:cc:dd:ee:07", "2023-03-01 09:00:00")
+    insert(
+        repeated,
+        repeated,
+        (2, 102, "aa:bb:cc:dd:ee:02", "2023-03-01 08:00:01.500000"),  # also exported
+        ("abc", 108, "aa:bb:cc:dd:ee:08", "2023-03-01 09:00:01"),
+        (9, 109, "aa:bb:cc:dd:ee:09", None),
+        (10, 110, "aa:bb:cc:dd:ee:10", "yesterday"),
+        (11, None, "aa:bb:cc:dd:ee:11", "2023-03-01 09:00:02"),
+        (12, 112, "aa:bb:cc:dd:ee:12", "2999-01-01 00:00:00"),  # a register's clock ahead
+    )
+    ingest_once(spark, settings)
+    run_dbt(settings, build)
+
+    # wave 2: a gzip export whose file is 30 days older than wave 1's (cp -p), repeating a
+    # registration; rows committed since: dated before the future one, with no date, repeated
+    old = exports / "archive.csv.gz"
+    old.write_bytes(gzip.compress(OLD_EXPORT.encode()))
+    month_ago = time.time() - 30 * 86_400
+    os.utime(old, (month_ago, month_ago))
+    insert(
+        (14, 114, "aa:bb:cc:dd:ee:14", "2023-03-02 00:00:00"),
+        (15, 115, "aa:bb:cc:dd:ee:15", None),
+        repeated,
+    )
+    ingest_once(spark, settings)
+    run_dbt(settings, build)
+
+    lines = settings.bronze_table("registration_exports").read(spark)
+    assert sorted((Path(r.source_file).name, r.line_number, r.raw) for r in lines.collect()) == [
+        ("archive.csv.gz", 2, "1,101,aa:bb:cc:dd:ee:01,1677657600"),
+        ("archive.csv.gz", 3, "13,113,aa:bb:cc:dd:ee:13,1677657606"),
+        ("no-mac.csv", 2, "6,106,1677657605"),
+        ("wave-1.csv", 2, "101,1,1677657600,AA:BB:CC:DD:EE:01"),
+        ("wave-1.csv", 3, '"102","2","1677657601.5","aa:bb:cc:dd:ee:02"'),
+        ("wave-1.csv", 4, "101,1,1677657600,AA:BB:CC:DD:EE:01"),
+        ("wave-1.csv", 5, "103,3,1677657602"),
+        ("wave-1.csv", 6, "104,4,1677657603,aa:bb:cc:dd:ee:04,extra"),
+        ("wave-1.csv", 7, "105,x5,1677657604,aa:bb:cc:dd:ee:05"),
+    ]
+    users = spark.table("silver.users").select(
+        "user_id", "device_id", "mac_address", "registered_at"
+    )
+    assert sorted(tuple(r) for r in users.collect()) == [
+        (1, 101, "aa:bb:cc:dd:ee:01", datetime(2023, 3, 1, 8, 0, 0)),
+        (2, 102, "aa:bb:cc:dd:ee:02", datetime(2023, 3, 1, 8, 0, 1, 500000)),
+        (7, 107, "aa:bb:cc:dd:ee:07", datetime(2023, 3, 1, 9, 0, 0)),
+        (12, 112, "aa:bb:cc:dd:ee:12", datetime(2999, 1, 1)),
+        (13, 113, "aa:bb:cc:dd:ee:13", datetime(2023, 3, 1, 8, 0, 6)),
+        (14, 114, "aa:bb:cc:dd:ee:14", datetime(2023, 3, 2)),
+    ]
+    rejected = spark.table("silver.rejected_events").where("source = 'registrations'")
+    assert sorted((r.reason, r.value) for r in rejected.collect()) == sorted(
+        [
+            ("row has 3 fields, the header has 4", "103,3,1677657602"),
+            ("row has 5 fields, the header has 4", "104,4,1677657603,aa:bb:cc:dd:ee:04,extra"),
+            ("user_id is not an integer", "105,x5,1677657604,aa:bb:cc:dd:ee:05"),
+            ("header lacks column mac_address", "6,106,1677657605"),
+            (
+                "user_id is not an integer",
+                db_json('"abc"', "108", '"aa:bb:cc:dd:ee:08"', '"2023-03-01 09:00:01"'),
+            ),
+            ("registration_timestamp is null", db_json("9", "109", '"aa:bb:cc:dd:ee:09"', "null")),
+            (
+                "registration_timestamp is not a timestamp",
+                db_json("10", "110", '"aa:bb:cc:dd:ee:10"', '"yesterday"'),
+            ),
+            (
+                "device_id is null",
+                db_json("11", "null", '"aa:bb:cc:dd:ee:11"', '"2023-03-01 09:00:02"'),
+            ),
+            ("registration_timestamp is null", db_json("15", "115", '"aa:bb:cc:dd:ee:15"', "null")),
+        ]
+    )
+
+
+OLD_EXPORTS = (
+    "user_id string, device_id string, mac_address string, registration_timestamp string, "
+    "source_file string, ingested_at timestamp"
+)
+OLD_REGISTRATIONS = (
+    "user_id bigint, device_id bigint, mac_address string, registration_timestamp timestamp, "
+    "source_table string, ingested_at timestamp"
+)
+
+
+@pytest.mark.integration
+def test_old_bronze_tables_gain_columns_and_a_database_failure_holds_back_no_file(
+    spark, home, postgres_logins, caplog
+):
+    settings = scenario_settings(
+        home,
+        registrations_url=postgres_logins["lakehouse_pw"],
+        registrations_retry_attempts=2,
+        registrations_retry_backoff_seconds=0.01,
+    )
+    # bronze as an older ingester left it: no raw text, line numbers or header columns
+    landed_at = datetime(2023, 3, 2)
+    spark.createDataFrame(
+        [("1", "101", "aa:bb:cc:dd:ee:01", "1677657600", "file:/old.csv", landed_at)],
+        OLD_EXPORTS,
+    ).write.format("delta").save(str(settings.bronze_table("registration_exports")))
+    spark.createDataFrame(
+        [(7, 107, "aa:bb:cc:dd:ee:07", T0, "registrations", landed_at)], OLD_REGISTRATIONS
+    ).write.format("delta").save(str(settings.bronze_table("registrations")))
+    exports = settings.landing / "registrations"
+    exports.mkdir(parents=True)
+    (exports / "new.csv").write_text(NO_MAC_EXPORT)
+
+    with pytest.raises(RegistrationSourceError, match="password authentication failed"):
+        ingest_once(spark, settings)
+
+    lines = settings.bronze_table("registration_exports").read(spark)
+    assert sorted(
+        (tuple(r) for r in lines.drop("ingested_at", "source_file").collect()), key=repr
+    ) == sorted(
+        [
+            ("1", "101", "aa:bb:cc:dd:ee:01", "1677657600", None, None, None, None),
+            ("6", "106", None, "1677657605", 2, "6,106,1677657605", 3, NO_MAC_HEADER),
+        ],
+        key=repr,
+    )
+    assert settings.bronze_table("registrations").read(spark).columns[-1] == "raw"
+    polled = status.report(settings, stream_names=[])["registrations"]
+    assert polled["rows"] == 0
+    assert polled["watermark"] == T0.isoformat()
+    assert polled["error"].startswith(
+        "registration database postgresql+psycopg://lakehouse_pw:***@"
+    )
+    assert SECRET not in polled["error"] and quote_plus(SECRET) not in polled["error"]
+    assert any(r.getMessage().startswith("Registrations not polled: ") for r in caplog.records)
