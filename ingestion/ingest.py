@@ -136,7 +136,7 @@ def ingest_once(
         report.add("registrations_db", extract_registrations(spark, settings))
     except registrations.RegistrationSourceError as exc:
         failures.append(f"registrations: {exc}")
-        log.error("%s", exc)
+        log.error("Registrations not polled: %s", exc)
     if failures:
         raise LakehouseError(
             f"{len(failures)} source(s) failed, the others were ingested: "

@@ -19,6 +19,7 @@ from delta.tables import DeltaTable
 from ingestion import status
 from ingestion.bronze import BronzeTable, ensure_table
 from ingestion.dbt import run_dbt
+from ingestion.errors import LakehouseError
 from ingestion.ingest import ingest_once
 from ingestion.registrations import (
     RegistrationSourceError,
@@ -665,7 +666,7 @@ def test_old_bronze_tables_gain_columns_and_a_database_failure_holds_back_no_fil
     exports.mkdir(parents=True)
     (exports / "new.csv").write_text(NO_MAC_EXPORT)
 
-    with pytest.raises(RegistrationSourceError, match="password authentication failed"):
+    with pytest.raises(LakehouseError, match="registrations: .*password authentication failed"):
         ingest_once(spark, settings)
 
     lines = settings.bronze_table("registration_exports").read(spark)
