@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import signal
 import threading
 import time
@@ -147,8 +148,21 @@ def ingest_once(
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    """What went wrong, in one line: for a stream that failed in Python code (its sink), the
+    Python exception at the end of the traceback Spark passes on, else the first line."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    starts = [i for i, line in enumerate(lines) if line.endswith(_TRACEBACK)]
+    if starts:
+        raised = [line for line in lines[starts[-1] + 1 :] if _RAISED.match(line)]
+        if raised:
+            return raised[0]
+    return lines[0]
+
+
+_TRACEBACK = "Traceback (most recent call last):"
+_RAISED = re.compile(r"^[A-Za-z_][\w.]*: \S")
 
 
 @dataclass
