@@ -276,10 +276,11 @@ def read_rows(
                     raise _give_up(exc, where, table_name, attempts, url) from None
                 delay = backoff * 2 ** (attempt - 1)
                 log.warning(
-                    "Registration database %s failed (attempt %d/%d): %s; retrying in %.1fs",
-                    where,
+                    "Registration database unavailable (attempt %d/%d) at %s: %s; "
+                    "retrying in %.1fs",
                     attempt,
                     attempts,
+                    where,
                     _reason(exc, url),
                     delay,
                 )

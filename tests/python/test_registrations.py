@@ -536,9 +536,23 @@ def db_json(user_id: str, device_id: str, mac: str, at: str) -> str:
     )
 
 
+@pytest.fixture
+def dbt_spark(request):
+    """The shared session with no lakehouse schemas (``catalog``); afterwards, without the
+    temporary views dbt's incremental models leave in it (they would show in other tests'
+    ``show tables``)."""
+    session = request.getfixturevalue("catalog")
+    yield session
+    for table in session.catalog.listTables():
+        if table.isTemporary:
+            session.catalog.dropTempView(table.name)
+
+
 @pytest.mark.integration
-@pytest.mark.usefixtures("catalog")
-def test_exports_and_table_rows_reach_users_once_and_rejects_with_reasons(spark, home, loose_table):
+def test_exports_and_table_rows_reach_users_once_and_rejects_with_reasons(
+    dbt_spark, home, loose_table
+):
+    spark = dbt_spark
     url, insert = loose_table
     settings = scenario_settings(home, registrations_url=url)
     exports = settings.landing / "registrations"
