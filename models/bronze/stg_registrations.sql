@@ -2,13 +2,19 @@ with
 
 exports as (
 
-    select * from {{ source('bronze', 'registration_exports') }}
+    select
+        *,
+        {{ row_commit_version() }} as commit_version
+    from {{ source('bronze', 'registration_exports') }}
 
 ),
 
 extracted as (
 
-    select * from {{ source('bronze', 'registrations') }}
+    select
+        *,
+        {{ row_commit_version() }} as commit_version
+    from {{ source('bronze', 'registrations') }}
 
 ),
 
@@ -23,6 +29,7 @@ exported as (
         'export' as channel,
         concat_ws(',', user_id, device_id, mac_address, registration_timestamp) as value,
         ingested_at,
+        commit_version,
 
         ---------- registration
         case when trim(user_id) rlike '^[0-9]+$' then try_cast(trim(user_id) as bigint) end
@@ -76,6 +83,7 @@ loaded as (
             cast(registration_timestamp as string)
         ) as value,
         ingested_at,
+        commit_version,
 
         ---------- registration
         user_id,
