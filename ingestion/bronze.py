@@ -31,6 +31,12 @@ BRONZE_TABLES: dict[str, T.StructType] = {
 
 
 APPEND_ONLY = "delta.appendOnly"
+#: Row tracking gives every row the commit version that wrote it (``_metadata.row_commit_version``):
+#: dbt's incremental models read the commits after the last version they recorded, so a replayed
+#: batch that keeps its first attempt's ``ingested_at`` is still seen.
+ROW_TRACKING = "delta.enableRowTracking"
+#: Table properties every bronze table has.
+PROPERTIES = {APPEND_ONLY: "true", ROW_TRACKING: "true"}
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,11 @@ class BronzeTable:
 
     def __str__(self) -> str:
         return self.qualified_name or str(self.path)
+
+    @property
+    def sql_name(self) -> str:
+        """The table as SQL names it: ``catalog.bronze.name``, or ``delta.`path```."""
+        return self.qualified_name or f"delta.`{self.path}`"
 
     def read(self, spark: SparkSession) -> DataFrame:
         if self.qualified_name:
@@ -67,24 +78,28 @@ class BronzeTable:
 
 
 def ensure_table(spark: SparkSession, table: BronzeTable) -> None:
-    """Create ``table`` (and its schema, in a catalog) if it does not exist yet, and add the
-    columns its schema gained since an older ingester created it (null in the old rows)."""
+    """Create ``table`` (and its schema, in a catalog) if it does not exist yet; give an older
+    one the columns its schema gained (null in the old rows) and the properties it lacks (row
+    tracking on a table created before it was used: Delta then assigns the enabling commit's
+    version to every row already there)."""
     schema = BRONZE_TABLES[table.name]
     if table.qualified_name:
         spark.sql(f"create schema if not exists {table.qualified_name.rsplit('.', 1)[0]}")
         spark.sql(
             f"create table if not exists {table.qualified_name} ({column_ddl(schema)}) "
-            f"using delta tblproperties ('{APPEND_ONLY}' = 'true')"
+            f"using delta tblproperties ({properties_ddl(PROPERTIES)})"
         )
     else:
-        (
-            DeltaTable.createIfNotExists(spark)
-            .location(str(table.path))
-            .addColumns(schema)
-            .property(APPEND_ONLY, "true")
-            .execute()
-        )
+        builder = DeltaTable.createIfNotExists(spark).location(str(table.path)).addColumns(schema)
+        for key, value in PROPERTIES.items():
+            builder = builder.property(key, value)
+        builder.execute()
     add_missing_columns(spark, table, schema)
+    current = {r.key: r.value for r in spark.sql(f"show tblproperties {table.sql_name}").collect()}
+    missing = {k: v for k, v in PROPERTIES.items() if current.get(k) != v}
+    if missing:
+        log.info("Setting %s on bronze table %s", ", ".join(missing), table)
+        spark.sql(f"alter table {table.sql_name} set tblproperties ({properties_ddl(missing)})")
 
 
 def add_missing_columns(spark: SparkSession, table: BronzeTable, schema: T.StructType) -> None:
@@ -93,9 +108,13 @@ def add_missing_columns(spark: SparkSession, table: BronzeTable, schema: T.Struc
     missing = T.StructType([f for f in schema.fields if f.name.lower() not in present])
     if not missing.fields:
         return
-    name = table.qualified_name or f"delta.`{table.path}`"
-    spark.sql(f"alter table {name} add columns ({column_ddl(missing)})")
+    spark.sql(f"alter table {table.sql_name} add columns ({column_ddl(missing)})")
     log.info("Added column(s) %s to %s", ", ".join(missing.fieldNames()), table)
+
+
+def properties_ddl(properties: dict[str, str]) -> str:
+    """``'key' = 'value', ...`` as TBLPROPERTIES lists them."""
+    return ", ".join(f"'{k}' = '{v}'" for k, v in properties.items())
 
 
 def column_ddl(schema: T.StructType) -> str:

@@ -8,4 +8,5 @@
         value,
         source as record_source,
         ingested_at,
+        commit_version,
 {%- endmacro %}

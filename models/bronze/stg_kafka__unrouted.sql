@@ -4,7 +4,10 @@ with
 
 source as (
 
-    select * from {{ source('bronze', 'kafka_records') }}
+    select
+        *,
+        {{ row_commit_version() }} as commit_version
+    from {{ source('bronze', 'kafka_records') }}
 
 ),
 
@@ -18,6 +21,7 @@ renamed as (
         coalesce(value, raw) as value,
         source as record_source,
         ingested_at,
+        commit_version,
         case
             when topic is not null then concat('unknown topic ', topic)
             when not is_valid_utf8(raw) then 'not valid UTF-8'

@@ -2,13 +2,19 @@ with
 
 exports as (
 
-    select * from {{ source('bronze', 'registration_exports') }}
+    select
+        *,
+        {{ row_commit_version() }} as commit_version
+    from {{ source('bronze', 'registration_exports') }}
 
 ),
 
 extracted as (
 
-    select * from {{ source('bronze', 'registrations') }}
+    select
+        *,
+        {{ row_commit_version() }} as commit_version
+    from {{ source('bronze', 'registrations') }}
 
 ),
 
@@ -51,6 +57,7 @@ exported as (
             concat_ws(',', user_id, device_id, mac_address, registration_timestamp)
         ) as value,
         ingested_at,
+        commit_version,
 
         ---------- registration
         case
@@ -135,6 +142,7 @@ loaded as (
             )
         ) as value,
         ingested_at,
+        commit_version,
 
         ---------- registration
         user_id,

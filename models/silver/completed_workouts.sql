@@ -2,14 +2,17 @@
     materialized='incremental',
     incremental_strategy='merge',
     unique_key=['user_id', 'workout_id', 'session_id', 'start_time'],
-    post_hook="{{ delete_removed_rows() }}",
+    post_hook=["{{ delete_removed_rows() }}", "{{ record_consumed_versions() }}"],
 ) }}
 
 with
 
 workouts as (
 
-    select * from {{ ref('workouts') }}
+    select
+        *,
+        {{ row_commit_version() }} as commit_version
+    from {{ ref('workouts') }}
 
 ),
 
@@ -17,7 +20,7 @@ touched_keys as (
 
     select distinct user_id, workout_id, session_id
     from workouts
-    where {{ ingested_since_last_run() }}
+    where {{ commits_since_last_run(ref('workouts')) }}
 
 ),
 

@@ -6,7 +6,10 @@ with
 
 users as (
 
-    select * from {{ ref('users') }}
+    select
+        *,
+        {{ row_commit_version() }} as commit_version
+    from {{ ref('users') }}
 
 )
 
@@ -25,5 +28,6 @@ select
             then registered_at
     end as mac_valid_from,
     lead(registered_at) over (partition by mac_address order by registered_at) as mac_valid_to,
-    ingested_at
+    ingested_at,
+    commit_version
 from users

@@ -2,6 +2,7 @@
     materialized='incremental',
     incremental_strategy='merge',
     unique_key=['mac_address', 'gym', 'login'],
+    post_hook="{{ record_consumed_versions() }}",
 ) }}
 
 with
@@ -16,7 +17,7 @@ new_events as (
         ingested_at
     from {{ ref('stg_kafka__gym_login') }}
     where rejection_reason is null
-        and {{ ingested_since_last_run() }}
+        and {{ commits_since_last_run(graph_relation('kafka_records', 'bronze')) }}
 
 ),
 

@@ -2,6 +2,7 @@
     materialized='incremental',
     incremental_strategy='merge',
     unique_key=['device_id', 'measured_at'],
+    post_hook=["{{ enable_row_tracking() }}", "{{ record_consumed_versions() }}"],
     liquid_clustered_by=(['device_id', 'measured_at'] if target.type == 'databricks' else none),
 ) }}
 
@@ -19,7 +20,7 @@ new_readings as (
         ingested_at
     from {{ ref('stg_kafka__bpm') }}
     where rejection_reason is null
-        and {{ ingested_since_last_run() }}
+        and {{ commits_since_last_run(graph_relation('kafka_records', 'bronze')) }}
 
 ),
 

@@ -1,16 +1,47 @@
 {#- Rule 14: every bronze record in exactly one disposition. Built in full from bronze and the
-    silver tables each run, so it proves what silver holds now. -#}
+    silver tables each run, so it proves what silver holds now: bronze as far as every silver
+    model that reads it has read it (records committed since wait for the next build). -#}
+{%- set kafka_readers = [
+    'heart_rate', 'workouts', 'gym_logs', 'user_profile_history', 'rejected_events',
+] %}
+{%- set registration_readers = ['users', 'rejected_events'] %}
 with
 
 kafka_records as (
 
-    select * from {{ source('bronze', 'kafka_records') }}
+    select
+        *,
+        {{ row_commit_version() }} as commit_version
+    from {{ source('bronze', 'kafka_records') }}
 
 ),
 
 registrations as (
 
     select * from {{ ref('stg_registrations') }}
+
+),
+
+read_kafka_records as (
+
+    select * from kafka_records
+    where {{ consumed_by_all(graph_relation('kafka_records', 'bronze'), kafka_readers) }}
+
+),
+
+read_registrations as (
+
+    select * from registrations
+    where (
+        channel = 'export'
+        and {{ consumed_by_all(
+            graph_relation('registration_exports', 'bronze'), registration_readers
+        ) }}
+    )
+    or (
+        channel = 'database'
+        and {{ consumed_by_all(graph_relation('registrations', 'bronze'), registration_readers) }}
+    )
 
 ),
 
@@ -31,7 +62,7 @@ records as (
         kafka_timestamp,
         raw,
         ingested_at
-    from kafka_records
+    from read_kafka_records
 
     union all
 
@@ -50,7 +81,7 @@ records as (
         cast(null as timestamp) as kafka_timestamp,
         cast(null as string) as raw,
         ingested_at
-    from registrations
+    from read_registrations
 
 ),
 
@@ -188,10 +219,12 @@ disposed as (
                 then kept.kept_id
         end as kept_record_id,
         coalesce(coordinates.is_coordinate_conflict, false) as is_coordinate_conflict,
-        records.topic is not null
+        coalesce(
+            records.topic is not null
             and records.kafka_timestamp is null
-            and get_json_object(records.raw, '$.timestamp') is not null
-            as has_unreadable_kafka_time
+            and get_json_object(records.raw, '$.timestamp') is not null,
+            false
+        ) as has_unreadable_kafka_time
     from records
     left join rejected
         on records.record_id = rejected.record_id

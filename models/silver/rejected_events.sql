@@ -2,7 +2,16 @@
     materialized='incremental',
     incremental_strategy='merge',
     unique_key='record_id',
+    post_hook="{{ record_consumed_versions() }}",
 ) }}
+
+{%- set new_kafka_records = commits_since_last_run(graph_relation('kafka_records', 'bronze')) %}
+{%- set new_exports = commits_since_last_run(
+    graph_relation('registration_exports', 'bronze'), where="channel = 'export'"
+) %}
+{%- set new_extracts = commits_since_last_run(
+    graph_relation('registrations', 'bronze'), where="channel = 'database'"
+) %}
 
 -- rule 11: every record kept out of silver, once, with the reason
 with
@@ -24,7 +33,7 @@ rejected as (
         ingested_at
     from {{ ref(model) }}
     where rejection_reason is not null
-        and {{ ingested_since_last_run() }}
+        and {{ new_kafka_records }}
 
     union all
     {% endfor %}
@@ -40,7 +49,8 @@ rejected as (
         ingested_at
     from {{ ref('stg_registrations') }}
     where rejection_reason is not null
-        and {{ ingested_since_last_run() }}
+        and {{ new_exports }}
+        and {{ new_extracts }}
 
 ),
 

@@ -2,14 +2,17 @@
     materialized='incremental',
     incremental_strategy='merge',
     unique_key='user_id',
-    post_hook="{{ delete_removed_rows() }}",
+    post_hook=["{{ delete_removed_rows() }}", "{{ record_consumed_versions() }}"],
 ) }}
 
 with
 
 history as (
 
-    select * from {{ ref('user_profile_history') }}
+    select
+        *,
+        {{ row_commit_version() }} as commit_version
+    from {{ ref('user_profile_history') }}
 
 ),
 
@@ -17,7 +20,7 @@ touched_users as (
 
     select distinct user_id
     from history
-    where {{ ingested_since_last_run() }}
+    where {{ commits_since_last_run(ref('user_profile_history')) }}
 
 ),
 

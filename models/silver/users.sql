@@ -2,6 +2,7 @@
     materialized='incremental',
     incremental_strategy='merge',
     unique_key=['device_id', 'registered_at'],
+    post_hook=["{{ enable_row_tracking() }}", "{{ record_consumed_versions() }}"],
 ) }}
 
 -- rule 2: a registration repeated (in one export, in later exports, twice in the database or in
@@ -19,7 +20,12 @@ new_registrations as (
         ingested_at
     from {{ ref('stg_registrations') }}
     where rejection_reason is null
-        and {{ ingested_since_last_run() }}
+        and {{ commits_since_last_run(
+            graph_relation('registration_exports', 'bronze'), where="channel = 'export'"
+        ) }}
+        and {{ commits_since_last_run(
+            graph_relation('registrations', 'bronze'), where="channel = 'database'"
+        ) }}
 
 ),
 

@@ -2,7 +2,7 @@
     materialized='incremental',
     incremental_strategy='merge',
     unique_key=['user_id', 'workout_id', 'session_id', 'start_time', 'device_id', 'measured_at'],
-    post_hook="{{ delete_removed_rows() }}",
+    post_hook=["{{ delete_removed_rows() }}", "{{ record_consumed_versions() }}"],
     liquid_clustered_by=(['user_id', 'start_time'] if target.type == 'databricks' else none),
 ) }}
 
@@ -22,7 +22,10 @@ assignments as (
 
 readings as (
 
-    select * from {{ ref('heart_rate') }}
+    select
+        *,
+        {{ row_commit_version() }} as commit_version
+    from {{ ref('heart_rate') }}
 
 ),
 
@@ -32,7 +35,7 @@ touched_by_events as (
 
     select distinct user_id, workout_id, session_id
     from {{ ref('workouts') }}
-    where {{ ingested_since_last_run() }}
+    where {{ commits_since_last_run(ref('workouts'), version=row_commit_version()) }}
 
 ),
 
@@ -47,7 +50,9 @@ touched_by_readings as (
         on assignments.user_id = completed.user_id
         and readings.measured_at > completed.start_time
         and readings.measured_at <= completed.end_time
-    where {{ ingested_since_last_run('readings.ingested_at') }}
+    where {{ commits_since_last_run(
+        ref('heart_rate'), 'readings.commit_version', 'readings.ingested_at'
+    ) }}
 
 ),
 
@@ -60,7 +65,9 @@ touched_by_registrations as (
         on completed.user_id = owners.user_id
         and owners.device_id in (
             select device_id from assignments
-            where {{ ingested_since_last_run('assignments.ingested_at') }}
+            where {{ commits_since_last_run(
+                graph_relation('users'), 'assignments.commit_version', 'assignments.ingested_at'
+            ) }}
         )
 
 ),

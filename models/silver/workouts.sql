@@ -2,6 +2,7 @@
     materialized='incremental',
     incremental_strategy='merge',
     unique_key=['user_id', 'workout_id', 'session_id', 'action', 'event_at'],
+    post_hook=["{{ enable_row_tracking() }}", "{{ record_consumed_versions() }}"],
 ) }}
 
 with
@@ -20,7 +21,7 @@ new_events as (
         ingested_at
     from {{ ref('stg_kafka__workout') }}
     where rejection_reason is null
-        and {{ ingested_since_last_run() }}
+        and {{ commits_since_last_run(graph_relation('kafka_records', 'bronze')) }}
 
 ),
 

@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 from delta.exceptions import ConcurrentAppendException
 
-from ingestion.bronze import BronzeTable, ensure_table, insert_new
+from ingestion.bronze import PROPERTIES, BronzeTable, column_ddl, ensure_table, insert_new
 from ingestion.errors import LakehouseError
 from ingestion.ingest import ingest_once
 from ingestion.simulator import SimulationConfig, generate
@@ -153,3 +153,35 @@ def test_a_merge_that_keeps_conflicting_fails(spark, tmp_path):
     rows = spark.createDataFrame([], REGISTRATIONS_SCHEMA)
     with pytest.raises(ConcurrentAppendException):
         insert_new(table, rows, ["user_id"], attempts=3)
+
+
+@pytest.mark.integration
+def test_a_bronze_table_created_before_row_tracking_gets_it(spark, tmp_path):
+    """An environment built before the commit-version boundary keeps working: ensure_table turns
+    row tracking on for an existing bronze table, and the rows already there get a commit version
+    (the enabling commit's) that incremental models can read them by."""
+    table = BronzeTable("registrations", path=tmp_path / "registrations")
+    spark.sql(
+        f"create table delta.`{table.path}` ({column_ddl(REGISTRATIONS_SCHEMA)}) using delta "
+        "tblproperties ('delta.appendOnly' = 'true')"
+    )
+    old = (1, 10, "00:00:00:00:00:01", datetime(2023, 3, 1), "registrations", datetime(2023, 3, 2))
+    spark.createDataFrame([old], REGISTRATIONS_SCHEMA).write.format("delta").mode("append").save(
+        str(table.path)
+    )
+
+    ensure_table(spark, table)
+
+    properties = {
+        r.key: r.value for r in spark.sql(f"show tblproperties {table.sql_name}").collect()
+    }
+    assert {k: properties.get(k) for k in PROPERTIES} == PROPERTIES
+    history = {r.operation: r.version for r in table.delta(spark).history().collect()}
+    rows = table.read(spark).select("*", "_metadata.row_commit_version").collect()
+    assert [tuple(r) for r in rows] == [(*old, history["ROW TRACKING BACKFILL"])]
+    assert history["ROW TRACKING BACKFILL"] > history["WRITE"]
+
+    # a second start changes nothing
+    latest = table.delta(spark).history(1).first().version
+    ensure_table(spark, table)
+    assert table.delta(spark).history(1).first().version == latest

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import UTC, date, datetime
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from pyspark.sql import functions as F
 
 from ingestion import docs
+from ingestion.bronze import BRONZE_TABLES
 from ingestion.dbt import run_dbt
 from ingestion.ingest import ingest_once
 from ingestion.simulator import SimulationConfig, generate
@@ -135,3 +138,81 @@ def test_waves_of_late_and_bad_data_give_the_oracle_tables(catalog, settings):
         settings, ["run", "--full-refresh", "--vars", json.dumps({"as_of_date": AS_OF.isoformat()})]
     )
     assert_tables_equal(read_all(spark), expected)
+
+
+def bronze_ingested_at(spark, settings) -> dict[str, list[datetime]]:
+    """Each bronze table's `ingested_at` values, sorted."""
+    return {
+        name: sorted(
+            r.ingested_at
+            for r in settings.bronze_table(name).read(spark).select("ingested_at").collect()
+        )
+        for name in BRONZE_TABLES
+    }
+
+
+@pytest.mark.integration
+def test_a_replayed_batch_older_than_the_last_build_is_built(catalog, settings, monkeypatch):
+    """Rule 12: a micro-batch replayed after a crash keeps its first attempt's batch time, so its
+    rows reach bronze with an `ingested_at` older than everything the previous build consumed.
+    The next build still reads them (the boundary is the commit version, not the clock)."""
+    spark = catalog
+    dataset = generate(CONFIG)
+    # the first attempt of the batch that will be replayed: before anything below is ingested
+    first_attempt = datetime.now(UTC).replace(tzinfo=None, microsecond=0) - timedelta(hours=1)
+    for wave in (1, 2):
+        write_wave(dataset, wave, **settings.simulation_targets())
+        ingest_once(spark, settings)
+        run_dbt(settings, BUILD if wave == 1 else [*BUILD, "--exclude", "test_type:unit"])
+    consumed = bronze_ingested_at(spark, settings)
+
+    # wave 3 lands as the replayed batch would: every row stamped with the first attempt's time
+    write_wave(dataset, 3, **settings.simulation_targets())
+    with monkeypatch.context() as patch:
+        patch.setattr(F, "current_timestamp", lambda: F.lit(first_attempt))
+        ingest_once(spark, settings)
+    replayed = bronze_ingested_at(spark, settings)
+    landed = {name: Counter(times) - Counter(consumed[name]) for name, times in replayed.items()}
+    assert set(landed) == set(BRONZE_TABLES) and all(landed.values()), "wave 3 fills every table"
+    for name, times in landed.items():
+        assert set(times) == {first_attempt}, name
+        assert min(consumed[name]) > first_attempt, name
+
+    run_dbt(settings, [*BUILD, "--exclude", "test_type:unit"])
+    expected = expected_tables(Truth.load(settings.truth_dir), AS_OF)
+    assert_tables_equal(read_all(spark), expected)
+    # each model reading kafka_records recorded the version it read up to: the current one
+    current = spark.sql("describe history bronze.kafka_records limit 1").first().version
+    for name in ("heart_rate", "workouts", "gym_logs", "user_profile_history", "rejected_events"):
+        properties = {
+            r.key: r.value for r in spark.sql(f"show tblproperties silver.{name}").collect()
+        }
+        assert properties["lakehouse.consumed_version.bronze.kafka_records"] == str(current), name
+
+    # no new input: nothing changes, and no table gets a new commit
+    before = table_contents(spark)
+    versions = table_versions(spark)
+    run_dbt(settings, ["run", "--vars", json.dumps({"as_of_date": AS_OF.isoformat()})])
+    assert table_contents(spark) == before
+    assert table_versions(spark) == versions
+
+
+def table_versions(spark) -> dict[str, int]:
+    """The current Delta version of every incremental silver table."""
+    return {
+        name: spark.sql(f"describe history silver.{name} limit 1").first().version
+        for name in INCREMENTAL
+    }
+
+
+INCREMENTAL = [
+    "users",
+    "user_profile",
+    "user_profile_history",
+    "heart_rate",
+    "workouts",
+    "completed_workouts",
+    "workout_bpm",
+    "gym_logs",
+    "rejected_events",
+]

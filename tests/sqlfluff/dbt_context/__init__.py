@@ -2,7 +2,7 @@
 
 sqlfluff's dbt builtins render every ``var()`` as the word ``item``; this context returns the
 project's own vars from dbt_project.yml instead, so templated SQL such as
-``interval {{ var('ingestion_lookback_minutes') }} minutes`` parses. ``target`` is a Databricks dev
+``heartrate <= {{ var('heartrate_max') }}`` parses. ``target`` is a Databricks dev
 target; nothing here opens a connection.
 """
 
