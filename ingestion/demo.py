@@ -31,5 +31,8 @@ def summary(spark: SparkSession, settings: Settings) -> str:
         "Query it:",
         f'  {cli} "select * from gold.workout_bpm_summary limit 10"',
         f'  {cli} --format json "select * from gold.gym_summary"',
+        "",
+        "What became of every record (the ledger, reconciled with the landing files):",
+        f"  .venv/bin/lakehouse audit --env {settings.env.value}",
     ]
     return "\n".join(lines)

@@ -93,39 +93,29 @@ rejected as (
 
 ---------- the record silver keeps for each record's key (rules 2, 3, 4, 6, 9)
 
-kept_readings as (
+kept_by_key as (
 
-    select readings.record_id, heart_rate.record_id as kept_id, 'heart_rate' as silver_table
-    from {{ ref('stg_kafka__bpm') }} as readings
-    inner join {{ ref('heart_rate') }} as heart_rate
-        on readings.device_id = heart_rate.device_id
-        and readings.measured_at = heart_rate.measured_at
-    where readings.rejection_reason is null
-
-),
-
-kept_profile_events as (
-
-    select events.record_id, history.record_id as kept_id, 'user_profile_history' as silver_table
-    from {{ ref('stg_kafka__user_info') }} as events
-    inner join {{ ref('user_profile_history') }} as history
-        on events.user_id = history.user_id
-        and events.updated_at = history.valid_from
+    {% for staging, silver, keys in [
+        ('stg_kafka__bpm', 'heart_rate', [
+            ['device_id', 'device_id'], ['measured_at', 'measured_at'],
+        ]),
+        ('stg_kafka__user_info', 'user_profile_history', [
+            ['user_id', 'user_id'], ['updated_at', 'valid_from'],
+        ]),
+        ('stg_kafka__workout', 'workouts', [
+            ['user_id', 'user_id'], ['workout_id', 'workout_id'],
+            ['session_id', 'session_id'], ['action', 'action'], ['event_at', 'event_at'],
+        ]),
+    ] %}
+    select events.record_id, kept.record_id as kept_id, '{{ silver }}' as silver_table
+    from {{ ref(staging) }} as events
+    inner join {{ ref(silver) }} as kept
+        on {% for event_column, kept_column in keys -%}
+        events.{{ event_column }} = kept.{{ kept_column }}{{ ' and ' if not loop.last }}
+        {%- endfor %}
     where events.rejection_reason is null
-
-),
-
-kept_workout_events as (
-
-    select events.record_id, workouts.record_id as kept_id, 'workouts' as silver_table
-    from {{ ref('stg_kafka__workout') }} as events
-    inner join {{ ref('workouts') }} as workouts
-        on events.user_id = workouts.user_id
-        and events.workout_id = workouts.workout_id
-        and events.session_id = workouts.session_id
-        and events.action = workouts.action
-        and events.event_at = workouts.event_at
-    where events.rejection_reason is null
+    {{ 'union all' if not loop.last }}
+    {% endfor %}
 
 ),
 
@@ -174,13 +164,9 @@ kept_registrations as (
 
 kept as (
 
-    select * from kept_readings
+    select * from kept_by_key
     union all
     select * from kept_registrations
-    union all
-    select * from kept_profile_events
-    union all
-    select * from kept_workout_events
     union all
     select * from visit_events
 
