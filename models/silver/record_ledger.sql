@@ -95,6 +95,7 @@ rejected as (
 
 kept_by_key as (
 
+    -- noqa: disable=LT02
     {% for staging, silver, keys in [
         ('stg_kafka__bpm', 'heart_rate', [
             ['device_id', 'device_id'], ['measured_at', 'measured_at'],
@@ -111,11 +112,12 @@ kept_by_key as (
     from {{ ref(staging) }} as events
     inner join {{ ref(silver) }} as kept
         on {% for event_column, kept_column in keys -%}
-        events.{{ event_column }} = kept.{{ kept_column }}{{ ' and ' if not loop.last }}
-        {%- endfor %}
+        {{ 'and ' if not loop.first }}events.{{ event_column }} = kept.{{ kept_column }}
+        {% endfor -%}
     where events.rejection_reason is null
     {{ 'union all' if not loop.last }}
     {% endfor %}
+    -- noqa: enable=LT02
 
 ),
 
