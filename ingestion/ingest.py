@@ -135,9 +135,9 @@ def ingest_once(
         report.add(stream.name, _rows_read(query))
     try:
         report.add("registrations_db", extract_registrations(spark, settings))
-    except registrations.RegistrationSourceError as exc:
-        failures.append(f"registrations: {exc}")
-        log.error("Registrations not polled: %s", exc)
+    except Exception as exc:  # noqa: BLE001 - reported below, with the streams' failures
+        failures.append(f"registrations: {_first_line(exc)}")
+        log.error("Registrations not polled: %s", _first_line(exc))
     if failures:
         raise LakehouseError(
             f"{len(failures)} source(s) failed, the others were ingested: "
@@ -233,9 +233,11 @@ def ingest_continuously(
                 next_poll = time.monotonic() + settings.registrations_poll_seconds
                 try:
                     extract_registrations(spark, settings)
-                except registrations.RegistrationSourceError as exc:
+                except Exception as exc:  # noqa: BLE001 - a poll never stops the streams
                     log.error(
-                        "%s; polling again in %.0fs", exc, settings.registrations_poll_seconds
+                        "Registrations not polled: %s; polling again in %.0fs",
+                        _first_line(exc),
+                        settings.registrations_poll_seconds,
                     )
             stop.wait(interval)
     finally:
