@@ -207,7 +207,7 @@ def _create_engine(url: str) -> sa.engine.Engine:
     except (sa.exc.ArgumentError, ValueError) as exc:
         raise RegistrationSourceError(
             f"the registration database URL {where} is not a valid SQLAlchemy URL "
-            f"({type(exc).__name__}): set {_URL_SETTING} to dialect+driver://user:password@host"
+            f"({type(exc).__name__}): set {_URL_SETTING} to dialect+driver://user:<password>@host"
             ":port/database"
         ) from None
 

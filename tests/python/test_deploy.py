@@ -531,13 +531,13 @@ CONFIG_SUFFIXES = {".yml", ".yaml", ".toml", ".ini", ".cfg", ".env", ".propertie
 
 
 def _placeholder(value: str) -> bool:
-    """An empty value, or one taken from elsewhere at run time."""
+    """An empty value, or one taken from elsewhere at run time (an f-string's ``{...}`` too)."""
     value = value.strip().strip("'\"").strip()
     return (
         not value
-        or value.startswith(("$(", "${", "{{", "<", "%(", "env_var(", "os.environ", "$"))
+        or value.startswith(("$(", "${", "{", "<", "%(", "env_var(", "os.environ", "$"))
         or "{{secrets/" in value
-        or set(value) <= set("*x.")
+        or set(value) <= set("*x.\\")  # masked, also as a regular expression (\\*)
     )
 
 

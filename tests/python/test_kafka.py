@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from pyspark.errors import StreamingQueryException
 
 from ingestion import broker
+from ingestion.errors import LakehouseError
 from ingestion.ingest import ingest_once
 from ingestion.simulator import SimulationConfig, generate
 from ingestion.simulator.produce import publish
@@ -55,7 +55,7 @@ def test_broker_records_land_once_across_a_crash_and_reruns(spark, home, kafka_b
         if batch_id == 1:
             raise Crash("killed after the batch was written, before its checkpoint commit")
 
-    with pytest.raises(StreamingQueryException, match="killed after the batch"):
+    with pytest.raises(LakehouseError, match="stream kafka: .*Crash: killed after the batch"):
         ingest_once(spark, settings, kafka=True, after_batch=crash_after_second_batch)
     ingest_once(spark, settings, kafka=True)
     topics = settings.topics.names()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import os
 import re
+import secrets
 import sqlite3
 import time
 from datetime import UTC, datetime, timedelta, timezone
@@ -207,7 +208,8 @@ def test_parse_row_types_what_converts_and_keeps_the_row_as_read():
     )
 
 
-SECRET = "Sup3r-S3cret;x"
+#: A password made at run time, with characters a URL must quote.
+SECRET = secrets.token_urlsafe(12) + ";x"
 
 
 @pytest.mark.parametrize(
