@@ -105,41 +105,6 @@ def table_contents(spark) -> dict[str, list]:
     }
 
 
-@pytest.mark.integration
-def test_waves_of_late_and_bad_data_give_the_oracle_tables(catalog, settings):
-    spark = catalog
-    dataset = generate(CONFIG)
-    # the data exercises what the test claims: events arriving waves after their time
-    start = datetime(2023, 3, 1, tzinfo=UTC).timestamp()
-    assert CONFIG.start == date(2023, 3, 1) and CONFIG.days == CONFIG.waves
-    assert any(
-        r.wave > int((r.event_time - start) // 86_400) + 1
-        for r in dataset.records
-        if r.event_time >= start
-    )
-    for wave in (1, 2, 3):
-        write_wave(dataset, wave, **settings.simulation_targets())
-        ingest_once(spark, settings)
-        run_dbt(settings, BUILD if wave == 1 else [*BUILD, "--exclude", "test_type:unit"])
-        expected = expected_tables(Truth.load(settings.truth_dir), AS_OF)
-        assert_tables_equal(read_all(spark), expected)
-
-    # no new input: nothing changes
-    before = table_contents(spark)
-    run_dbt(settings, ["run", "--vars", json.dumps({"as_of_date": AS_OF.isoformat()})])
-    assert table_contents(spark) == before
-
-    # the quality gates and the catalogue hold on the result
-    run_dbt(settings, ["source", "freshness"])
-    assert_catalogue_complete(settings)
-
-    # a full refresh gives the tables the incremental runs built
-    run_dbt(
-        settings, ["run", "--full-refresh", "--vars", json.dumps({"as_of_date": AS_OF.isoformat()})]
-    )
-    assert_tables_equal(read_all(spark), expected)
-
-
 def bronze_ingested_at(spark, settings) -> dict[str, list[datetime]]:
     """Each bronze table's `ingested_at` values, sorted."""
     return {
@@ -152,35 +117,42 @@ def bronze_ingested_at(spark, settings) -> dict[str, list[datetime]]:
 
 
 @pytest.mark.integration
-def test_a_replayed_batch_older_than_the_last_build_is_built(catalog, settings, monkeypatch):
-    """Rule 12: a micro-batch replayed after a crash keeps its first attempt's batch time, so its
-    rows reach bronze with an `ingested_at` older than everything the previous build consumed.
-    The next build still reads them (the boundary is the commit version, not the clock)."""
+def test_waves_of_late_bad_and_replayed_data_give_the_oracle_tables(catalog, settings, monkeypatch):
+    """Three waves, each ingested and built, equal the oracle's tables. The third lands as a
+    micro-batch replayed after a crash would (rule 12): it keeps its first attempt's batch time,
+    so its rows reach bronze with an `ingested_at` older than everything the previous builds
+    consumed, and the next build still reads them (the boundary is the commit version)."""
     spark = catalog
     dataset = generate(CONFIG)
+    # the data exercises what the test claims: events arriving waves after their time
+    start = datetime(2023, 3, 1, tzinfo=UTC).timestamp()
+    assert CONFIG.start == date(2023, 3, 1) and CONFIG.days == CONFIG.waves
+    assert any(
+        r.wave > int((r.event_time - start) // 86_400) + 1
+        for r in dataset.records
+        if r.event_time >= start
+    )
     # the first attempt of the batch that will be replayed: before anything below is ingested
     first_attempt = datetime.now(UTC).replace(tzinfo=None, microsecond=0) - timedelta(hours=1)
-    for wave in (1, 2):
+    for wave in (1, 2, 3):
         write_wave(dataset, wave, **settings.simulation_targets())
-        ingest_once(spark, settings)
+        if wave < 3:
+            ingest_once(spark, settings)
+        else:
+            consumed = bronze_ingested_at(spark, settings)
+            with monkeypatch.context() as patch:
+                patch.setattr(F, "current_timestamp", lambda: F.lit(first_attempt))
+                ingest_once(spark, settings)
+            replayed = bronze_ingested_at(spark, settings)
+            landed = {n: Counter(t) - Counter(consumed[n]) for n, t in replayed.items()}
+            assert set(landed) == set(BRONZE_TABLES) and all(landed.values()), "wave 3 fills all"
+            for name, times in landed.items():
+                assert set(times) == {first_attempt}, name
+                assert min(consumed[name]) > first_attempt, name
         run_dbt(settings, BUILD if wave == 1 else [*BUILD, "--exclude", "test_type:unit"])
-    consumed = bronze_ingested_at(spark, settings)
+        expected = expected_tables(Truth.load(settings.truth_dir), AS_OF)
+        assert_tables_equal(read_all(spark), expected)
 
-    # wave 3 lands as the replayed batch would: every row stamped with the first attempt's time
-    write_wave(dataset, 3, **settings.simulation_targets())
-    with monkeypatch.context() as patch:
-        patch.setattr(F, "current_timestamp", lambda: F.lit(first_attempt))
-        ingest_once(spark, settings)
-    replayed = bronze_ingested_at(spark, settings)
-    landed = {name: Counter(times) - Counter(consumed[name]) for name, times in replayed.items()}
-    assert set(landed) == set(BRONZE_TABLES) and all(landed.values()), "wave 3 fills every table"
-    for name, times in landed.items():
-        assert set(times) == {first_attempt}, name
-        assert min(consumed[name]) > first_attempt, name
-
-    run_dbt(settings, [*BUILD, "--exclude", "test_type:unit"])
-    expected = expected_tables(Truth.load(settings.truth_dir), AS_OF)
-    assert_tables_equal(read_all(spark), expected)
     # each model reading kafka_records recorded the version it read up to: the current one
     current = spark.sql("describe history bronze.kafka_records limit 1").first().version
     for name in ("heart_rate", "workouts", "gym_logs", "user_profile_history", "rejected_events"):
@@ -189,12 +161,22 @@ def test_a_replayed_batch_older_than_the_last_build_is_built(catalog, settings, 
         }
         assert properties["lakehouse.consumed_version.bronze.kafka_records"] == str(current), name
 
-    # no new input: nothing changes, and no table gets a new commit
+    # no new input: nothing changes, and no incremental table gets a new commit
     before = table_contents(spark)
     versions = table_versions(spark)
     run_dbt(settings, ["run", "--vars", json.dumps({"as_of_date": AS_OF.isoformat()})])
     assert table_contents(spark) == before
     assert table_versions(spark) == versions
+
+    # the quality gates and the catalogue hold on the result
+    run_dbt(settings, ["source", "freshness"])
+    assert_catalogue_complete(settings)
+
+    # a full refresh gives the tables the incremental runs built
+    run_dbt(
+        settings, ["run", "--full-refresh", "--vars", json.dumps({"as_of_date": AS_OF.isoformat()})]
+    )
+    assert_tables_equal(read_all(spark), expected)
 
 
 def table_versions(spark) -> dict[str, int]:
