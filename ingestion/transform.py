@@ -258,13 +258,21 @@ def export_files_to_registrations(files: DataFrame) -> DataFrame:
     text = F.regexp_replace(F.col("value"), f"^{_BYTE_ORDER_MARK}", "")
     lines = F.split(text, _LINE_BREAK)
     header = F.try_element_at(F.filter(lines, lambda line: ~line.rlike(_BLANK)), F.lit(1))
-    with_header = files.select(
+    # The file-level columns first: a column computed beside the explode would copy every
+    # line of the file into each of its rows (memory quadratic in the file's length).
+    per_file = files.select(
         F.col("source_file"),
-        F.posexplode(lines).alias("position", "raw"),
+        lines.alias("lines"),
         F.array_position(lines, header).alias("header_line"),
         F.transform(csv_fields(header), lambda h: F.lower(F.trim(csv_unquote(h)))).alias(
             "header_columns"
         ),
+    )
+    with_header = per_file.select(
+        "source_file",
+        "header_line",
+        "header_columns",
+        F.posexplode("lines").alias("position", "raw"),
     )
     rows = with_header.where(
         (F.col("position") + 1 > F.col("header_line")) & ~F.col("raw").rlike(_BLANK)

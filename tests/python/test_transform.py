@@ -391,3 +391,23 @@ def test_export_files_map_columns_by_header_name_whatever_the_layout(spark):
     result = export_files_to_registrations(files)
     assertDataFrameEqual(result.select(EXPORT_COLUMNS), expected, checkRowOrder=False)
     assert result.where(F.col("ingested_at").isNull()).count() == 0
+
+
+def test_a_long_export_lands_every_line_without_copying_the_file_per_row(spark):
+    # 200,000 lines of ~40 bytes: carrying the 8 MB file in each row would need terabytes.
+    lines = 200_000
+    body = "".join(f"{n},{n + 1},aa:bb:cc:dd:ee:ff,{1678000000 + n}\n" for n in range(lines))
+    files = spark.createDataFrame(
+        [("user_id,device_id,mac_address,registration_timestamp\n" + body, "long.csv")],
+        "value string, source_file string",
+    )
+    result = export_files_to_registrations(files).agg(
+        F.count("*").alias("rows"),
+        F.sum(F.col("user_id").cast("bigint")).alias("user_id_sum"),
+        F.max("line_number").alias("last_line"),
+    )
+    assert result.first().asDict() == {
+        "rows": lines,
+        "user_id_sum": sum(range(lines)),
+        "last_line": lines + 1,
+    }
