@@ -10,7 +10,8 @@ from pathlib import Path
 
 from delta.exceptions import ConcurrentAppendException, ConcurrentTransactionException
 from delta.tables import DeltaTable
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
 from pyspark.sql import types as T
 from pyspark.sql.streaming import DataStreamWriter, StreamingQuery
 
@@ -126,14 +127,24 @@ def column_ddl(schema: T.StructType) -> str:
 
 
 def insert_new(
-    target: BronzeTable, batch: DataFrame, keys: list[str], *, attempts: int = 5
+    target: BronzeTable,
+    batch: DataFrame,
+    keys: list[str],
+    *,
+    bound: Column | None = None,
+    attempts: int = 5,
 ) -> None:
     """Insert the rows of ``batch`` whose ``keys`` are not in ``target`` yet.
 
-    Streams writing one table at once (landing files and the broker) can make a MERGE conflict;
-    the insert is idempotent, so it is simply tried again on the new table version.
+    ``bound``, a condition on the target's columns (alias ``t``) that every row matching a row
+    of the batch meets, lets Delta skip the files that cannot hold one instead of reading the
+    whole table. Streams writing one table at once (landing files and the broker) can make a
+    MERGE conflict; the insert is idempotent, so it is simply tried again on the new table
+    version.
     """
-    condition = " and ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
+    condition = F.expr(" and ".join(f"t.`{k}` <=> s.`{k}`" for k in keys))
+    if bound is not None:
+        condition = condition & bound
     for attempt in range(1, attempts + 1):
         try:
             (
@@ -155,3 +166,47 @@ def insert_new(
                 type(exc).__name__,
             )
             time.sleep(0.5 * attempt)
+
+
+#: A batch's (topic, partition, lowest offset, highest offset) of one topic and partition.
+Coordinates = tuple[str | None, int | None, int | None, int | None]
+#: More (topic, partition) groups than this in one batch and the bound is one offset range.
+MAX_BOUND_GROUPS = 64
+
+
+def coordinate_bound(coordinates: list[Coordinates]) -> Column:
+    """Condition on bronze rows (alias ``t``) that holds for every row sharing a ``record_id``
+    with a batch, from the batch's ``(topic, partition, min offset, max offset)`` groups.
+
+    ``record_id`` starts with the record's coordinates (rule 1), and a line that is not a Kafka
+    record is keyed by its file and content, so a matching row has the same topic, partition and
+    offset as the batch row: the condition is exact, and literal, so Delta skips by file
+    statistics. A batch with very many groups (an unusual export) is bounded by its whole offset
+    range, nulls included.
+    """
+    if len(coordinates) > MAX_BOUND_GROUPS:
+        offsets = [o for _, _, low, high in coordinates for o in (low, high) if o is not None]
+        if not offsets:
+            return F.col("t.offset").isNull()
+        return F.col("t.offset").isNull() | F.col("t.offset").between(min(offsets), max(offsets))
+    bound = F.lit(False)
+    for topic, partition, low, high in coordinates:
+        group = _equal_or_null("t.topic", topic) & _equal_or_null("t.partition", partition)
+        offset = F.col("t.offset")
+        bound = bound | (group & (offset.isNull() if low is None else offset.between(low, high)))
+    return bound
+
+
+def batch_coordinates(batch: DataFrame) -> list[Coordinates]:
+    """``(topic, partition, min offset, max offset)`` of each topic and partition in ``batch``
+    (offsets ``None`` for its rows without an offset)."""
+    rows = (
+        batch.groupBy("topic", "partition", F.col("offset").isNull())
+        .agg(F.min("offset").alias("low"), F.max("offset").alias("high"))
+        .collect()
+    )
+    return [(r.topic, r.partition, r.low, r.high) for r in rows]
+
+
+def _equal_or_null(column: str, value: object) -> Column:
+    return F.col(column).isNull() if value is None else F.col(column) == F.lit(value)

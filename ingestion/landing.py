@@ -17,7 +17,13 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 
-from ingestion.bronze import BronzeTable, ensure_table, insert_new
+from ingestion.bronze import (
+    BronzeTable,
+    batch_coordinates,
+    coordinate_bound,
+    ensure_table,
+    insert_new,
+)
 from ingestion.settings import Settings
 from ingestion.transform import (
     dedup_records,
@@ -75,10 +81,17 @@ class Stream:
 
 
 def kafka_record_sink(target: BronzeTable, after_batch: BatchHook | None = None):
-    """foreachBatch sink: insert records whose (topic, partition, offset) is new to bronze."""
+    """foreachBatch sink: insert the records whose ``record_id`` is new to bronze, reading only
+    the bronze files that can hold the batch's coordinates. The batch is parsed once and kept
+    (memory, then disk) for its coordinates and the merge."""
 
     def write(batch: DataFrame, batch_id: int) -> None:
-        insert_new(target, dedup_records(number_repeated_lines(batch)), ["record_id"])
+        records = dedup_records(number_repeated_lines(batch)).persist()
+        try:
+            bound = coordinate_bound(batch_coordinates(records))
+            insert_new(target, records, ["record_id"], bound=bound)
+        finally:
+            records.unpersist()
         if after_batch is not None:
             after_batch(batch_id)
 

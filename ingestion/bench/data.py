@@ -45,7 +45,7 @@ def bpm_lines(
     value = F.to_json(
         F.struct(device.alias("device_id"), at.alias("time"), heartrate.alias("heartrate"))
     )
-    return ids.select(_envelope("bpm", device, value, F.col("id"), at))
+    return ids.select(_envelope("bpm", device, value, F.col("id"), at), "id")
 
 
 def profile_lines(spark: SparkSession, *, users: int) -> DataFrame:
@@ -72,7 +72,7 @@ def profile_lines(spark: SparkSession, *, users: int) -> DataFrame:
         )
     )
     return spark.range(users).select(
-        _envelope("user_info", user, value, F.col("id"), F.lit(START_EPOCH))
+        _envelope("user_info", user, value, F.col("id"), F.lit(START_EPOCH)), "id"
     )
 
 
@@ -94,7 +94,7 @@ def workout_lines(spark: SparkSession, *, users: int, days: int) -> DataFrame:
             at.alias("timestamp"),
         )
     )
-    return ids.select(_envelope("workout", user, value, F.col("id"), at))
+    return ids.select(_envelope("workout", user, value, F.col("id"), at), "id")
 
 
 def registration_rows(spark: SparkSession, *, users: int) -> DataFrame:
@@ -114,10 +114,12 @@ def registration_rows(spark: SparkSession, *, users: int) -> DataFrame:
 
 
 def write_lines(lines: DataFrame, folder: Path, files: int, label: str) -> None:
-    """``lines`` as ``files`` JSON-lines files ``<label>-NNNNN.jsonl`` in ``folder``, each moved in
-    whole (the ingester never sees a half-written file)."""
+    """``lines`` (``value``, ``id``) as ``files`` JSON-lines files ``<label>-NNNNN.jsonl`` in
+    ``folder``, each a range of ids in order, as an exporter writes a topic's offsets; each file
+    is moved in whole (the ingester never sees a half-written file)."""
     staging = folder.parent / f".{label}-staging"
-    lines.repartition(files).write.mode("overwrite").text(str(staging))
+    ordered = lines.repartitionByRange(files, "id").sortWithinPartitions("id")
+    ordered.select("value").write.mode("overwrite").text(str(staging))
     folder.mkdir(parents=True, exist_ok=True)
     for n, part in enumerate(sorted(staging.glob("part-*.txt"))):
         part.rename(folder / f"{label}-{n:05d}.jsonl")
