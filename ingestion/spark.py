@@ -48,6 +48,12 @@ def spark_conf(settings: Settings, *, with_metastore: bool) -> dict[str, str]:
         "spark.databricks.delta.catalog.update.enabled": "true",
         "spark.databricks.delta.schema.autoMerge.enabled": "false",
         "spark.sql.streaming.stopGracefullyOnShutdown": "true",
+        # A Delta snapshot is rebuilt in 50 tasks by default: on two cores most of a small
+        # table's read and commit time (measured in docs/benchmarks.md).
+        "spark.databricks.delta.snapshotPartitions": "2",
+        # Files of at most this many rows: a table written in key order (silver's full builds)
+        # is then many files with narrow ranges, which bounded merges skip.
+        "spark.sql.files.maxRecordsPerFile": "500000",
     }
     if with_metastore:
         conf["spark.sql.catalogImplementation"] = "hive"

@@ -10,14 +10,15 @@
     Call it once per table and model, and reuse the result.
 
     `version` holds the rows' row_commit_version(); `ingested_at` their ingestion time; `where`
-    restricts the predicate to the rows of `table` when the relation unions several tables. The
+    restricts the predicate to the rows of `table` when the relation unions several tables;
+    `up_to` reads up to that version instead of the current one. The
     range is noted in the SQL (`consumed <key>@<version>`) for the post-hook
     record_consumed_versions, which saves it once the model is built.
 
     In a unit test the parents are fixtures, not tables: `ingested_at` stands in for the version
     and the latest `ingested_at` of the `this` fixture for the recorded one. -#}
 {% macro commits_since_last_run(
-    table, version='commit_version', ingested_at='ingested_at', where=none
+    table, version='commit_version', ingested_at='ingested_at', where=none, up_to=none
 ) -%}
     {%- if not execute -%}
         {%- set range = version ~ ' is not null' -%}
@@ -33,9 +34,13 @@
         {%- endif -%}
     {%- else -%}
         {%- set key = consumed_version_key(table) -%}
-        {%- set current = run_query(
-            'describe history ' ~ table ~ ' limit 1'
-        ).columns['version'].values()[0] | int -%}
+        {%- if up_to is none -%}
+            {%- set current = run_query(
+                'describe history ' ~ table ~ ' limit 1'
+            ).columns['version'].values()[0] | int -%}
+        {%- else -%}
+            {%- set current = up_to -%}
+        {%- endif -%}
         {%- set recorded = table_properties(this).get(key) if is_incremental() else none -%}
         {%- set last = recorded | int if recorded is not none else none -%}
         {%- if last is none or last > current -%}

@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 
 AS_OF = {"as_of_date": "2023-04-01"}
 FIXED_INCREMENT = 10_000
+#: The same increment's dbt run on the largest data set against the smallest.
+FLATNESS = f"dbt run +{FIXED_INCREMENT:,}, largest / smallest size"
 
 
 @dataclass
@@ -49,6 +51,8 @@ class Report:
     measures: list[Measure] = field(default_factory=list)
     latencies: dict[str, list[float]] = field(default_factory=dict)
     machine: dict = field(default_factory=dict)
+    #: Seconds per dbt node (model, snapshot, test) of each dbt stage.
+    nodes: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def add(self, name: str, size: int | None, value: float, unit: str) -> float:
         self.measures = [m for m in self.measures if (m.name, m.size) != (name, size)]
@@ -69,6 +73,7 @@ class Report:
                 "machine": self.machine,
                 "measures": [asdict(m) for m in self.measures],
                 "latencies": self.latencies,
+                "nodes": self.nodes,
             },
             indent=1,
         )
@@ -165,53 +170,131 @@ def dbt_run(settings: Settings, *extra: str) -> float:
     return timed(lambda: run_dbt(settings, ["run", *extra, "--vars", json.dumps(AS_OF)]))
 
 
+def node_seconds(settings: Settings) -> dict[str, float]:
+    """Seconds per model, snapshot and test of the last dbt command (its run_results.json)."""
+    results = json.loads((settings.root / "dbt" / "target" / "run_results.json").read_text())
+    return {r["unique_id"]: round(r["execution_time"], 2) for r in results["results"]}
+
+
+def dbt_stage(report: Report, settings: Settings, name: str, size: int, *args: str) -> float:
+    """One dbt command, timed whole and per node."""
+    seconds = timed(lambda: run_dbt(settings, [*args, "--vars", json.dumps(AS_OF)]))
+    report.add(name, size, seconds, "s")
+    report.nodes[f"{name} @ {size}"] = node_seconds(settings)
+    return seconds
+
+
 def reset_catalog(spark: SparkSession) -> None:
     for schema in ("gold", "silver", "bronze"):
         spark.sql(f"drop schema if exists {schema} cascade")
 
 
+@dataclass
+class Increments:
+    """Readings added to a data set after its base, ids (and times) continuing."""
+
+    spark: SparkSession
+    settings: Settings
+    size: int
+    users: int
+    days: int
+    next_id: int = 0
+
+    def write(self, count: int, label: str) -> None:
+        first = self.next_id or self.size
+        add_readings(
+            self.spark,
+            self.settings,
+            size=self.size,
+            first=first,
+            count=count,
+            users=self.users,
+            days=self.days,
+            label=label,
+        )
+        self.next_id = first + count
+
+    def ingest(self, count: int, label: str) -> None:
+        self.write(count, label)
+        ingest_once(self.spark, self.settings)
+
+
 def bench_size(spark, settings, report: Report, size: int, *, users: int, days: int) -> None:
+    """Ingestion against its ceiling, then dbt in steady state: each incremental command reads
+    only what was ingested after the previous command consumed bronze (commit versions, no
+    time window), as a scheduled ``dbt build`` does."""
     records = write_base(spark, settings, size, users, days)
     ceiling = noop_ceiling(spark, settings, landing.landing_kafka_stream(spark, settings))
     report.add("landing noop ceiling", size, records / ceiling, "events/s")
     ingest = timed(lambda: ingest_once(spark, settings))
     report.add("landing to bronze", size, records / ingest, "events/s")
     report.ratio("landing ratio to ceiling", size, "landing to bronze", "landing noop ceiling")
+    more = Increments(spark, settings, size, users, days)
+    snapshot_partitions_ab(spark, settings, report, size, more)
     reset_catalog(spark)
     register_bronze(spark, settings)
-    full = report.add("dbt full run", size, dbt_run(settings, "--full-refresh"), "s")
-
-    one_percent = size // 100
-    add_readings(
-        spark,
-        settings,
-        size=size,
-        first=size,
-        count=one_percent,
-        users=users,
-        days=days,
-        label="bpm-plus-1pct",
-    )
-    ingest_once(spark, settings)
-    incremental = report.add("dbt incremental run, +1%", size, dbt_run(settings), "s")
-    report.add("incremental / full, +1%", size, incremental / full, "x")
-    report.add("dbt incremental run, no new data", size, dbt_run(settings), "s")
-
-    add_readings(
-        spark,
-        settings,
-        size=size,
-        first=size + one_percent,
-        count=FIXED_INCREMENT,
-        users=users,
-        days=days,
-        label="bpm-plus-fixed",
-    )
-    ingest_once(spark, settings)
-    report.add(f"dbt incremental run, +{FIXED_INCREMENT:,}", size, dbt_run(settings), "s")
+    for command in ("run", "build"):
+        full = f"dbt full {command}"
+        dbt_stage(report, settings, full, size, command, "--full-refresh")
+        more.ingest(size // 100, f"{command}-plus-1pct")
+        dbt_stage(report, settings, f"dbt {command}, +1%", size, command)
+        dbt_stage(report, settings, f"dbt {command}, no new input", size, command)
+        report.ratio(f"{command} +1% / full {command}", size, f"dbt {command}, +1%", full)
+        report.ratio(
+            f"{command} no input / full {command}", size, f"dbt {command}, no new input", full
+        )
+    more.ingest(FIXED_INCREMENT, "plus-fixed")
+    dbt_stage(report, settings, f"dbt run, +{FIXED_INCREMENT:,}", size, "run")
+    merge_source_ab(report, settings, size, more)
     pid = jvm_pid()
     if pid:
         report.add("peak driver memory (JVM)", size, peak_rss_mb(pid), "MiB")
+
+
+def with_conf(spark: SparkSession, key: str, value: str, action: Callable[[], object]) -> None:
+    before = spark.conf.get(key, None)
+    spark.conf.set(key, value)
+    try:
+        action()
+    finally:
+        if before is None:
+            spark.conf.unset(key)
+        else:
+            spark.conf.set(key, before)
+
+
+def merge_source_ab(report: Report, settings: Settings, size: int, more: Increments) -> None:
+    """A/B: Delta materializes a MERGE's source (else it may evaluate it twice); the
+    incremental heart_rate model after +10,000 readings, with each setting."""
+    key = "spark.databricks.delta.merge.materializeSource"
+    for value in ("auto", "none"):
+        name = f"heart_rate +{FIXED_INCREMENT:,}, materializeSource={value}"
+        more.ingest(FIXED_INCREMENT, f"ab-materialize-{value}")
+        with_conf(
+            more.spark,
+            key,
+            value,
+            lambda name=name: dbt_stage(
+                report, settings, name, size, "run", "--select", "heart_rate"
+            ),
+        )
+
+
+def snapshot_partitions_ab(spark, settings, report: Report, size: int, more: Increments) -> None:
+    """A/B: tasks per Delta snapshot (50 by default, SNAPSHOT_PARTITIONS here); ingesting
+    +10,000 readings with each."""
+    key = "spark.databricks.delta.snapshotPartitions"
+    for value in ("50", spark.conf.get(key)):
+        more.write(FIXED_INCREMENT, f"ab-snapshot-{value}")
+        name = f"ingest +{FIXED_INCREMENT:,}, snapshotPartitions={value}"
+        with_conf(
+            spark,
+            key,
+            value,
+            lambda name=name: report.add(
+                name, size, timed(lambda: ingest_once(spark, settings)), "s"
+            ),
+        )
 
 
 def produce(bootstrap: str, lines, *, rate: float | None = None) -> int:
@@ -336,6 +419,14 @@ def run(
         settings = load_settings(env="dev", home=home / f"size-{size}")
         bench_size(spark, settings, report, size, users=users, days=days)
         after_stage(report)
+    if len(sizes) > 1:
+        fixed = f"dbt run, +{FIXED_INCREMENT:,}"
+        report.add(
+            FLATNESS,
+            max(sizes),
+            report.value(fixed, max(sizes)) / report.value(fixed, min(sizes)),
+            "x",
+        )
     settings = load_settings(
         env="dev",
         home=home / "kafka",

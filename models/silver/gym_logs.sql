@@ -5,10 +5,7 @@
     post_hook="{{ record_consumed_versions() }}",
 ) }}
 
-with
-
-new_events as (
-
+{% set new_events %}
     select
         mac_address,
         gym,
@@ -18,6 +15,13 @@ new_events as (
     from {{ ref('stg_kafka__gym_login') }}
     where rejection_reason is null
         and {{ commits_since_last_run(graph_relation('kafka_records', 'bronze')) }}
+{% endset %}
+
+with
+
+new_events as (
+
+    {{ new_events }}
 
 ),
 
@@ -39,6 +43,7 @@ candidates as (
         on current_rows.mac_address = new_events.mac_address
         and current_rows.gym = new_events.gym
         and current_rows.login = new_events.login
+    where {{ merge_bound('login', new_events, 'current_rows') }}
     {% endif %}
 
 )
@@ -52,3 +57,4 @@ select
     max(ingested_at) as ingested_at
 from candidates
 group by 1, 2, 3
+{{ full_build_order(['login']) }}

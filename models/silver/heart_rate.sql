@@ -6,10 +6,7 @@
     liquid_clustered_by=(['device_id', 'measured_at'] if target.type == 'databricks' else none),
 ) }}
 
-with
-
-new_readings as (
-
+{% set new_readings %}
     select
         device_id,
         measured_at,
@@ -21,6 +18,13 @@ new_readings as (
     from {{ ref('stg_kafka__bpm') }}
     where rejection_reason is null
         and {{ commits_since_last_run(graph_relation('kafka_records', 'bronze')) }}
+{% endset %}
+
+with
+
+new_readings as (
+
+    {{ new_readings }}
 
 ),
 
@@ -43,6 +47,7 @@ candidates as (
     left semi join new_readings
         on current_rows.device_id = new_readings.device_id
         and current_rows.measured_at = new_readings.measured_at
+    where {{ merge_bound('measured_at', new_readings, 'current_rows') }}
     {% endif %}
 
 ),
@@ -75,3 +80,4 @@ select
     ingested_at
 from latest
 where position = 1
+{{ full_build_order(['measured_at']) }}

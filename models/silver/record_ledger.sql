@@ -1,51 +1,41 @@
-{#- Rule 14: every bronze record in exactly one disposition. Built in full from bronze and the
-    silver tables each run, so it proves what silver holds now: bronze as far as every silver
-    model that reads it has read it (records committed since wait for the next build). -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='merge',
+    unique_key='record_id',
+    post_hook="{{ record_consumed_versions() }}",
+) }}
+
+{#- Rule 14: every bronze record in exactly one disposition. Each run disposes of the bronze
+    records committed since the last one, as far as every silver model that reads bronze has
+    read it (records committed since wait for the next build), and disposes again of the
+    records the ledger holds that compete with them: the same silver key (a later state may
+    supersede an accepted one) or the same coordinates (a conflict). The cost follows the new
+    records and the keys they touch, not the ledger's size. -#}
 {%- set kafka_readers = [
     'heart_rate', 'workouts', 'gym_logs', 'user_profile_history', 'rejected_events',
 ] %}
 {%- set registration_readers = ['users', 'rejected_events'] %}
+{%- set kafka_table = graph_relation('kafka_records', 'bronze') %}
+{%- set exports_table = graph_relation('registration_exports', 'bronze') %}
+{%- set extracts_table = graph_relation('registrations', 'bronze') %}
+{%- set new_kafka = commits_since_last_run(
+    kafka_table, up_to=consumed_by_all(kafka_table, kafka_readers)
+) %}
+{%- set new_registrations -%}
+    {{ commits_since_last_run(
+        exports_table, where="channel = 'export'",
+        up_to=consumed_by_all(exports_table, registration_readers),
+    ) }}
+    and {{ commits_since_last_run(
+        extracts_table, where="channel = 'database'",
+        up_to=consumed_by_all(extracts_table, registration_readers),
+    ) }}
+{%- endset %}
 with
 
-kafka_records as (
+---------- the records committed since the last run
 
-    select
-        *,
-        {{ row_commit_version() }} as commit_version
-    from {{ source('bronze', 'kafka_records') }}
-
-),
-
-registrations as (
-
-    select * from {{ ref('stg_registrations') }}
-
-),
-
-read_kafka_records as (
-
-    select * from kafka_records
-    where {{ consumed_by_all(graph_relation('kafka_records', 'bronze'), kafka_readers) }}
-
-),
-
-read_registrations as (
-
-    select * from registrations
-    where (
-        channel = 'export'
-        and {{ consumed_by_all(
-            graph_relation('registration_exports', 'bronze'), registration_readers
-        ) }}
-    )
-    or (
-        channel = 'database'
-        and {{ consumed_by_all(graph_relation('registrations', 'bronze'), registration_readers) }}
-    )
-
-),
-
-records as (
+new_records as (
 
     -- `content` tells a duplicate (the same content as the record kept) from a superseded
     -- record: a Kafka record's content hash (the last part of its identity, rule 1), a
@@ -56,13 +46,21 @@ records as (
         topic,
         `partition`,
         `offset`,
-        key,
-        value,
         substring_index(record_id, '/', -1) as content,
-        kafka_timestamp,
-        raw,
+        coalesce(
+            topic is not null
+            and kafka_timestamp is null
+            and get_json_object(raw, '$.timestamp') is not null,
+            false
+        ) as has_unreadable_kafka_time,
         ingested_at
-    from read_kafka_records
+    from (
+        select
+            *,
+            {{ row_commit_version() }} as commit_version
+        from {{ source('bronze', 'kafka_records') }}
+    )
+    where {{ new_kafka }}
 
     union all
 
@@ -72,28 +70,18 @@ records as (
         cast(null as string) as topic,
         cast(null as int) as `partition`,
         cast(null as bigint) as `offset`,
-        cast(null as string) as key,
-        value,
-        concat_ws(
-            '/', cast(user_id as string), cast(device_id as string), mac_address,
-            cast(unix_micros(registered_at) as string)
-        ) as content,
-        cast(null as timestamp) as kafka_timestamp,
-        cast(null as string) as raw,
+        {{ registration_content('user_id', 'device_id', 'mac_address', 'registered_at') }}
+            as content,
+        false as has_unreadable_kafka_time,
         ingested_at
-    from read_registrations
+    from {{ ref('stg_registrations') }}
+    where {{ new_registrations }}
 
 ),
 
-rejected as (
+---------- the silver key each new record competes for (rules 2, 3, 4, 6, 9)
 
-    select record_id, reason from {{ ref('rejected_events') }}
-
-),
-
----------- the record silver keeps for each record's key (rules 2, 3, 4, 6, 9)
-
-kept_by_key as (
+new_keys as (
 
     -- noqa: disable=LT02
     {% for staging, silver, keys in [
@@ -108,75 +96,175 @@ kept_by_key as (
             ['session_id', 'session_id'], ['action', 'action'], ['event_at', 'event_at'],
         ]),
     ] %}
-    select events.record_id, kept.record_id as kept_id, '{{ silver }}' as silver_table
-    from {{ ref(staging) }} as events
+    -- silver's row for the key is the record kept
+    select
+        events.record_id,
+        '{{ silver }}' as silver_table,
+        {{ silver_key(keys | map('first') | list, 'events.') }} as silver_key,
+        kept.record_id as kept_id,
+        substring_index(kept.record_id, '/', -1) as kept_content
+    from (
+        select * from {{ ref(staging) }}
+        where rejection_reason is null and {{ new_kafka }}
+    ) as events
     inner join {{ ref(silver) }} as kept
         on {% for event_column, kept_column in keys -%}
         {{ 'and ' if not loop.first }}events.{{ event_column }} = kept.{{ kept_column }}
-        {% endfor -%}
-    where events.rejection_reason is null
-    {{ 'union all' if not loop.last }}
+        {% endfor %}
+
+    union all
     {% endfor %}
     -- noqa: enable=LT02
 
-),
-
-visit_events as (
-
-    -- every scan of a visit counts toward it (logout: the largest received); of byte-identical
-    -- scans (rule 2) the first by (partition, offset) is kept
+    -- every scan of a visit counts toward it (logout: the largest received); byte-identical
+    -- scans (rule 2) share a key, their content
     select
         scans.record_id,
-        first_value(scans.record_id) over (
-            partition by records.topic, records.key, records.value
-            order by records.`partition`, records.`offset`, records.record_id
-        ) as kept_id,
-        'gym_logs' as silver_table
-    from {{ ref('stg_kafka__gym_login') }} as scans
-    inner join records
-        on scans.record_id = records.record_id
+        'gym_logs' as silver_table,
+        substring_index(scans.record_id, '/', -1) as silver_key,
+        cast(null as string) as kept_id,
+        cast(null as string) as kept_content
+    from (
+        select * from {{ ref('stg_kafka__gym_login') }}
+        where rejection_reason is null and {{ new_kafka }}
+    ) as scans
     left semi join {{ ref('gym_logs') }} as gym_logs
         on scans.mac_address = gym_logs.mac_address
         and scans.gym = gym_logs.gym
         and scans.login = gym_logs.login
-    where scans.rejection_reason is null
 
-),
+    union all
 
-kept_registrations as (
-
-    -- rule 2: a registration repeated counts once; the row silver kept is the first (by
-    -- record_id) of those equal to the users row of its (device_id, registered_at)
+    -- rule 2: a registration repeated counts once; the users row of its key says which
     select
         regs.record_id,
-        min(
-            case
-                when regs.user_id = users.user_id and regs.mac_address = users.mac_address
-                    then regs.record_id
-            end
-        ) over (partition by regs.device_id, regs.registered_at) as kept_id,
-        'users' as silver_table
-    from registrations as regs
+        'users' as silver_table,
+        {{ silver_key(['regs.device_id', 'regs.registered_at']) }} as silver_key,
+        cast(null as string) as kept_id,
+        {{ registration_content(
+            'users.user_id', 'users.device_id', 'users.mac_address', 'users.registered_at'
+        ) }} as kept_content
+    from (
+        select * from {{ ref('stg_registrations') }}
+        where rejection_reason is null and {{ new_registrations }}
+    ) as regs
     inner join {{ ref('users') }} as users
         on regs.device_id = users.device_id
         and regs.registered_at = users.registered_at
-    where regs.rejection_reason is null
 
 ),
 
+touched_keys as (
+
+    select distinct silver_table, silver_key from new_keys
+
+),
+
+touched_coordinates as (
+
+    select distinct topic, `partition`, `offset`
+    from new_records
+    where topic is not null
+
+),
+
+---------- the records to dispose of: the new ones, and the stored ones competing with them
+
+records as (
+
+    select
+        new_records.*,
+        new_keys.silver_table,
+        new_keys.silver_key,
+        false as is_stored,
+        cast(null as string) as stored_disposition,
+        cast(null as string) as stored_reason,
+        cast(null as string) as stored_kept_record_id
+    from new_records
+    left join new_keys
+        on new_records.record_id = new_keys.record_id
+
+    {% if is_incremental() %}
+    union all
+
+    select
+        stored.record_id,
+        stored.source,
+        stored.topic,
+        stored.`partition`,
+        stored.`offset`,
+        stored.content,
+        stored.has_unreadable_kafka_time,
+        stored.ingested_at,
+        stored.silver_table,
+        stored.silver_key,
+        true as is_stored,
+        stored.disposition as stored_disposition,
+        stored.reason as stored_reason,
+        stored.kept_record_id as stored_kept_record_id
+    from {{ this }} as stored
+    left anti join new_records
+        on stored.record_id = new_records.record_id
+    where (
+        exists (
+            select 1 from touched_keys
+            where stored.silver_table = touched_keys.silver_table
+                and stored.silver_key = touched_keys.silver_key
+        )
+        or exists (
+            select 1 from touched_coordinates
+            where stored.topic = touched_coordinates.topic
+                and stored.`partition` = touched_coordinates.`partition`
+                and stored.`offset` = touched_coordinates.`offset`
+        )
+    )
+    {% endif %}
+
+),
+
+---------- the record silver keeps for each touched key
+
 kept as (
 
-    select * from kept_by_key
+    select distinct silver_table, silver_key, kept_id, kept_content
+    from new_keys
+    where silver_table not in ('gym_logs', 'users')
+
     union all
-    select * from kept_registrations
+
+    -- a visit's byte-identical scans: the first by (partition, offset) is kept
+    select
+        silver_table,
+        silver_key,
+        min_by(record_id, struct(`partition`, `offset`, record_id)) as kept_id,
+        silver_key as kept_content
+    from records
+    where silver_table = 'gym_logs'
+    group by 1, 2
+
     union all
-    select * from visit_events
+
+    -- a registration's rows equal to its users row: the first (by record_id) is kept
+    select
+        records.silver_table,
+        records.silver_key,
+        min(
+            case when records.content = users_rows.kept_content then records.record_id end
+        ) as kept_id,
+        any_value(users_rows.kept_content) as kept_content
+    from records
+    inner join (
+        select distinct silver_key, kept_content from new_keys where silver_table = 'users'
+    ) as users_rows
+        on records.silver_key = users_rows.silver_key
+    where records.silver_table = 'users'
+    group by 1, 2
 
 ),
 
 coordinates as (
 
-    select topic, `partition`, `offset`, count(*) > 1 as is_coordinate_conflict
+    select topic, `partition`, `offset`, count(distinct record_id) > 1 as is_coordinate_conflict
     from records
     where topic is not null
     group by 1, 2, 3
@@ -186,45 +274,60 @@ coordinates as (
 disposed as (
 
     select
-        records.record_id,
-        records.source,
-        records.topic,
-        records.`partition`,
-        records.`offset`,
-        records.ingested_at,
-        case
-            when rejected.record_id is not null then 'rejected'
-            when kept.kept_id = records.record_id then 'accepted'
-            when kept.kept_id is null then null
-            when kept_records.content = records.content then 'duplicate'
-            when kept.silver_table = 'workouts' then 'duplicate'
-            else 'superseded'
-        end as disposition,
-        case when rejected.record_id is null then kept.silver_table end as silver_table,
+        records.*,
+        rejected.record_id is not null as is_rejected,
         rejected.reason,
-        case
-            when rejected.record_id is null and kept.kept_id != records.record_id
-                then kept.kept_id
-        end as kept_record_id,
-        coalesce(coordinates.is_coordinate_conflict, false) as is_coordinate_conflict,
-        coalesce(
-            records.topic is not null
-            and records.kafka_timestamp is null
-            and get_json_object(records.raw, '$.timestamp') is not null,
-            false
-        ) as has_unreadable_kafka_time
+        kept.silver_table is not null as is_key_touched,
+        kept.kept_id,
+        kept.kept_content,
+        coalesce(coordinates.is_coordinate_conflict, false) as is_coordinate_conflict
     from records
-    left join rejected
+    left join {{ ref('rejected_events') }} as rejected
         on records.record_id = rejected.record_id
     left join kept
-        on records.record_id = kept.record_id
-    left join records as kept_records
-        on kept.kept_id = kept_records.record_id
+        on records.silver_table = kept.silver_table
+        and records.silver_key = kept.silver_key
     left join coordinates
         on records.topic = coordinates.topic
         and records.`partition` = coordinates.`partition`
         and records.`offset` = coordinates.`offset`
 
+),
+
+decided as (
+
+    -- a stored record only its coordinates touch keeps its disposition
+    select
+        *,
+        is_stored and not is_key_touched as keeps_disposition,
+        case
+            when is_rejected then 'rejected'
+            when kept_id = record_id then 'accepted'
+            when kept_id is null then null
+            when kept_content = content then 'duplicate'
+            when silver_table = 'workouts' then 'duplicate'
+            else 'superseded'
+        end as disposition
+    from disposed
+
 )
 
-select * from disposed
+select
+    record_id,
+    source,
+    topic,
+    `partition`,
+    `offset`,
+    ingested_at,
+    case when keeps_disposition then stored_disposition else disposition end as disposition,
+    case when not is_rejected then silver_table end as silver_table,
+    case when keeps_disposition then stored_reason else reason end as reason,
+    case
+        when keeps_disposition then stored_kept_record_id
+        when not is_rejected and kept_id != record_id then kept_id
+    end as kept_record_id,
+    is_coordinate_conflict,
+    has_unreadable_kafka_time,
+    silver_key,
+    content
+from decided

@@ -5,10 +5,7 @@
     post_hook=["{{ enable_row_tracking() }}", "{{ record_consumed_versions() }}"],
 ) }}
 
-with
-
-new_events as (
-
+{% set new_events %}
     select
         user_id,
         workout_id,
@@ -22,6 +19,13 @@ new_events as (
     from {{ ref('stg_kafka__workout') }}
     where rejection_reason is null
         and {{ commits_since_last_run(graph_relation('kafka_records', 'bronze')) }}
+{% endset %}
+
+with
+
+new_events as (
+
+    {{ new_events }}
 
 ),
 
@@ -49,6 +53,7 @@ candidates as (
         and current_rows.session_id = new_events.session_id
         and current_rows.action = new_events.action
         and current_rows.event_at = new_events.event_at
+    where {{ merge_bound('event_at', new_events, 'current_rows') }}
     {% endif %}
 
 ),
@@ -79,3 +84,4 @@ select
     ingested_at
 from ranked
 where position = 1
+{{ full_build_order(['event_at']) }}
