@@ -48,6 +48,31 @@ def table(report: Report) -> str:
     return "\n".join(lines)
 
 
+#: The dbt stages whose per-model seconds the document shows, in its columns.
+NODE_STAGES = ["dbt full run", "dbt run, +1%", "dbt run, no new input"]
+
+
+def node_table(report: Report, top: int = 12) -> str:
+    """Seconds per model at the largest size of the run, for the NODE_STAGES, slowest first."""
+    sizes = [int(key.rsplit("@", 1)[1]) for key in report.nodes]
+    if not sizes:
+        return ""
+    size = max(sizes)
+    stages = [report.nodes.get(f"{stage} @ {size}", {}) for stage in NODE_STAGES]
+    models = [n for n in stages[0] if n.startswith(("model.", "snapshot."))]
+    models.sort(key=lambda n: -stages[0][n])
+    lines = [
+        f"Seconds per model at {_size(size)} (`run_results.json`), the {top} slowest in full:",
+        "",
+        "| model | " + " | ".join(NODE_STAGES) + " |",
+        "|---" * (len(NODE_STAGES) + 1) + "|",
+    ]
+    for name in models[:top]:
+        cells = [f"{stage[name]:.1f}" if name in stage else "" for stage in stages]
+        lines.append(f"| {name.rsplit('.', 1)[1]} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def _bar(path: Path, title: str, labels: list[str], series: dict[str, list[float]], unit: str):
     import matplotlib
 
@@ -146,6 +171,6 @@ def write(report: Report, document: Path, *, with_plots: bool = True) -> None:
     if with_plots:
         plots(report, folder)
     text = document.read_text() if document.exists() else f"# Benchmarks\n\n{START}\n{END}\n"
-    block = f"{START}\n{table(report)}\n{END}"
+    block = f"{START}\n{table(report)}\n\n{node_table(report)}\n{END}"
     text = re.sub(re.escape(START) + r".*?" + re.escape(END), lambda _: block, text, flags=re.S)
     write_atomically(document, text)

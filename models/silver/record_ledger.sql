@@ -39,7 +39,7 @@ new_records as (
 
     -- `content` tells a duplicate (the same content as the record kept) from a superseded
     -- record: a Kafka record's content hash (the last part of its identity, rule 1), a
-    -- registration's fields
+    -- hash of a registration's fields
     select
         record_id,
         source,
@@ -224,6 +224,13 @@ records as (
 
 ---------- the record silver keeps for each touched key
 
+users_rows as (
+
+    -- the users row of each touched registration key
+    select distinct silver_key, kept_content from new_keys where silver_table = 'users'
+
+),
+
 kept as (
 
     select distinct silver_table, silver_key, kept_id, kept_content
@@ -253,9 +260,7 @@ kept as (
         ) as kept_id,
         any_value(users_rows.kept_content) as kept_content
     from records
-    inner join (
-        select distinct silver_key, kept_content from new_keys where silver_table = 'users'
-    ) as users_rows
+    inner join users_rows
         on records.silver_key = users_rows.silver_key
     where records.silver_table = 'users'
     group by 1, 2

@@ -6,6 +6,7 @@
     liquid_clustered_by=(['user_id', 'start_time'] if target.type == 'databricks' else none),
 ) }}
 
+{% set touched_workouts %}
 with
 
 completed as (
@@ -82,6 +83,26 @@ touched as (
 
 ),
 
+touched_completed as (
+
+    select completed.*
+    from completed
+    left semi join touched
+        on completed.user_id = touched.user_id
+        and completed.workout_id = touched.workout_id
+        and completed.session_id = touched.session_id
+
+)
+{% endset %}
+
+{#- The readings a touched workout can hold lie within the touched workouts' span. -#}
+{%- set readings_bound = incremental_range_bound(
+    'readings.measured_at', touched_workouts ~ ' select * from touched_completed',
+    'start_time', 'end_time',
+) %}
+
+{{ touched_workouts }},
+
 ---------- rules 5 and 7, for the touched workouts
 
 recomputed as (
@@ -98,11 +119,7 @@ recomputed as (
         greatest(completed.ingested_at, assignments.ingested_at, readings.ingested_at)
             as ingested_at,
         false as is_removed
-    from completed
-    left semi join touched
-        on completed.user_id = touched.user_id
-        and completed.workout_id = touched.workout_id
-        and completed.session_id = touched.session_id
+    from touched_completed as completed
     inner join assignments
         on completed.user_id = assignments.user_id
     inner join readings
@@ -111,6 +128,7 @@ recomputed as (
         and readings.measured_at <= completed.end_time
         and {{ assigned_at('readings.measured_at') }}
     where readings.is_valid
+        and {{ readings_bound }}
 
 )
 

@@ -1,0 +1,45 @@
+"""The benchmark document: targets judged from the measures, models ranked by their seconds."""
+
+from __future__ import annotations
+
+from ingestion.bench.report import node_table, table
+from ingestion.bench.run import FLATNESS, Measure, Report
+
+MACHINE = {"cpu": "cpu", "cores": 2, "memory_gib": 24.0, "python": "3.11", "spark": "4.2.0"}
+
+
+def test_each_target_is_marked_met_or_not_by_its_limit():
+    report = Report(
+        measures=[
+            Measure("run +1% / full run", 10_000_000, 0.19, "x"),
+            Measure("build no input / full build", 10_000_000, 0.25, "x"),
+            Measure(FLATNESS, 10_000_000, 1.3, "x"),
+            Measure("landing ratio to ceiling", 1_000_000, 0.79, "x"),
+        ],
+        machine=MACHINE,
+    )
+    rows = table(report).splitlines()
+    assert rows[2] == "| run +1% / full run | 10M | 0.19 x | <= 0.2: met |"
+    assert rows[3] == "| build no input / full build | 10M | 0.25 x | <= 0.2: **not met** |"
+    assert rows[4] == f"| {FLATNESS} | 10M | 1.3 x | <= 1.3: met |"
+    assert rows[5] == "| landing ratio to ceiling | 1M | 0.79 x | >= 0.8: **not met** |"
+
+
+def test_models_of_the_largest_size_slowest_first_tests_left_out():
+    report = Report(
+        nodes={
+            "dbt full run @ 1000000": {"model.p.heart_rate": 99.0},
+            "dbt full run @ 10000000": {
+                "model.p.heart_rate": 30.0,
+                "model.p.record_ledger": 80.5,
+                "test.p.unique_heart_rate": 9.0,
+            },
+            "dbt run, +1% @ 10000000": {"model.p.heart_rate": 3.25, "model.p.record_ledger": 6.0},
+            "dbt run, no new input @ 10000000": {"model.p.record_ledger": 1.0},
+        },
+        machine=MACHINE,
+    )
+    assert node_table(report).splitlines()[4:] == [
+        "| record_ledger | 80.5 | 6.0 | 1.0 |",
+        "| heart_rate | 30.0 | 3.2 |  |",
+    ]
