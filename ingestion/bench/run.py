@@ -72,11 +72,24 @@ class Report:
             {
                 "machine": self.machine,
                 "measures": [asdict(m) for m in self.measures],
-                "latencies": self.latencies,
+                "latencies": {name: summary(values) for name, values in self.latencies.items()},
                 "nodes": self.nodes,
             },
             indent=1,
         )
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    """Count and percentiles of latencies (the document's plot draws every value; the results
+    file keeps these)."""
+    if len(values) < 2:
+        return {"count": len(values)}
+    cuts = statistics.quantiles(values, n=100, method="inclusive")
+    return {
+        "count": len(values),
+        **{f"p{p}": round(cuts[p - 1], 3) for p in (50, 90, 95, 99)},
+        "max": round(max(values), 3),
+    }
 
 
 def timed(action: Callable[[], object]) -> float:
@@ -171,9 +184,17 @@ def dbt_run(settings: Settings, *extra: str) -> float:
 
 
 def node_seconds(settings: Settings) -> dict[str, float]:
-    """Seconds per model, snapshot and test of the last dbt command (its run_results.json)."""
+    """Seconds per model and snapshot of the last dbt command (its run_results.json), and of
+    all its tests together (``tests``)."""
     results = json.loads((settings.root / "dbt" / "target" / "run_results.json").read_text())
-    return {r["unique_id"]: round(r["execution_time"], 2) for r in results["results"]}
+    seconds = {"tests": 0.0}
+    for result in results["results"]:
+        node, took = result["unique_id"], result["execution_time"]
+        if node.startswith(("model.", "snapshot.")):
+            seconds[node] = round(took, 2)
+        else:
+            seconds["tests"] = round(seconds["tests"] + took, 2)
+    return seconds
 
 
 def dbt_stage(report: Report, settings: Settings, name: str, size: int, *args: str) -> float:
@@ -389,9 +410,9 @@ def bench_freshness(spark, settings, report, local, *, users, days, first, rate=
     report.latencies = {"event to bronze": to_bronze, "event to gold": to_gold}
     trigger = float(settings.trigger_interval.split()[0])
     for name, values in report.latencies.items():
-        cuts = statistics.quantiles(values, n=100)
-        report.add(f"{name} p50", rate, cuts[49], "s")
-        report.add(f"{name} p95", rate, cuts[94], "s")
+        percentiles = summary(values)
+        report.add(f"{name} p50", rate, percentiles["p50"], "s")
+        report.add(f"{name} p95", rate, percentiles["p95"], "s")
     report.add(
         "event to bronze p95 / trigger interval",
         rate,

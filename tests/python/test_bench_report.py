@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from ingestion.bench.report import node_table, table
 from ingestion.bench.run import FLATNESS, Measure, Report
 
@@ -43,3 +45,10 @@ def test_models_of_the_largest_size_slowest_first_tests_left_out():
         "| record_ledger | 80.5 | 6.0 | 1.0 |",
         "| heart_rate | 30.0 | 3.2 |  |",
     ]
+
+
+def test_latencies_are_kept_as_percentiles_not_every_value():
+    values = [float(n) for n in range(1, 102)]  # 1..101: the k-th percentile is k + 1 exactly
+    report = Report(latencies={"event to bronze": values}, machine=MACHINE)
+    kept = json.loads(report.to_json())["latencies"]["event to bronze"]
+    assert kept == {"count": 101, "p50": 51.0, "p90": 91.0, "p95": 96.0, "p99": 100.0, "max": 101.0}
