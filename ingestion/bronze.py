@@ -126,6 +126,12 @@ def column_ddl(schema: T.StructType) -> str:
     )
 
 
+def is_empty(table: BronzeTable, spark: SparkSession) -> bool:
+    """True when the table holds no data file (Delta metadata only, no data read)."""
+    detail = spark.sql(f"describe detail {table.sql_name}").first()
+    return detail is None or not detail["numFiles"]
+
+
 def insert_new(
     target: BronzeTable,
     batch: DataFrame,

@@ -23,6 +23,7 @@ from ingestion.bronze import (
     coordinate_bound,
     ensure_table,
     insert_new,
+    is_empty,
 )
 from ingestion.settings import Settings
 from ingestion.transform import (
@@ -81,17 +82,23 @@ class Stream:
 
 
 def kafka_record_sink(target: BronzeTable, after_batch: BatchHook | None = None):
-    """foreachBatch sink: insert the records whose ``record_id`` is new to bronze, reading only
-    the bronze files that can hold the batch's coordinates. The batch is parsed once and kept
-    (memory, then disk) for its coordinates and the merge."""
+    """foreachBatch sink: insert the records whose ``record_id`` is new to bronze. Into a table
+    that holds records, the merge reads only the files that can hold the batch's coordinates:
+    the batch is parsed once and kept (memory, then disk) for its coordinates and the merge.
+    Into an empty table (the first load, often the largest batch) there is nothing to skip and
+    the batch goes straight to the merge."""
 
     def write(batch: DataFrame, batch_id: int) -> None:
-        records = dedup_records(number_repeated_lines(batch)).persist()
-        try:
-            bound = coordinate_bound(batch_coordinates(records))
-            insert_new(target, records, ["record_id"], bound=bound)
-        finally:
-            records.unpersist()
+        records = dedup_records(number_repeated_lines(batch))
+        if is_empty(target, batch.sparkSession):
+            insert_new(target, records, ["record_id"])
+        else:
+            records = records.persist()
+            try:
+                bound = coordinate_bound(batch_coordinates(records))
+                insert_new(target, records, ["record_id"], bound=bound)
+            finally:
+                records.unpersist()
         if after_batch is not None:
             after_batch(batch_id)
 

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from pyspark.sql import functions as F
+from datetime import datetime
 
-from ingestion.bronze import MAX_BOUND_GROUPS, batch_coordinates, coordinate_bound
+from ingestion.bronze import (
+    MAX_BOUND_GROUPS,
+    BronzeTable,
+    batch_coordinates,
+    coordinate_bound,
+    ensure_table,
+    insert_new,
+    is_empty,
+)
+from ingestion.transform import KAFKA_RECORDS_SCHEMA
 
 COLUMNS = "record_id string, topic string, partition int, offset bigint"
 
@@ -64,3 +73,15 @@ def test_many_groups_are_bounded_by_the_whole_offset_range(spark):
         "not-a-record",
         "no-offset",
     }
+
+
+def test_a_table_without_data_files_is_empty(spark, tmp_path):
+    table = BronzeTable("kafka_records", path=tmp_path / "kafka_records")
+    ensure_table(spark, table)
+    assert is_empty(table, spark)
+    record = spark.createDataFrame(
+        [("bpm/0/1/x", "bpm", 0, 1, None, "{}", None, None, "landing", None, datetime(2026, 1, 1))],
+        KAFKA_RECORDS_SCHEMA,
+    )
+    insert_new(table, record, ["record_id"])
+    assert not is_empty(table, spark)
