@@ -597,7 +597,7 @@ def main() -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence
+    except Exception as exc:  # the CLI's last line of defence
         ctx = click.get_current_context(silent=True)
         if "-v" in sys.argv or "--verbose" in sys.argv or (ctx and ctx.meta.get("verbose")):
             raise

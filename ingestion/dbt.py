@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from ingestion.errors import LakehouseError
 from ingestion.settings import REPO_ROOT, Settings
@@ -32,6 +33,22 @@ def dbt_args(settings: Settings, command: Sequence[str]) -> list[str]:
     ]
 
 
+@contextmanager
+def environment(variables: dict[str, str]) -> Iterator[None]:
+    """``variables`` in the process environment (where dbt's ``env_var`` reads them) while the
+    block runs; the environment as it was afterwards."""
+    before = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def run_dbt(settings: Settings, command: Sequence[str]) -> None:
     """Invoke dbt; raise LakehouseError naming the failed nodes when it does not succeed."""
     from dbt.cli.main import dbtRunner
@@ -41,12 +58,12 @@ def run_dbt(settings: Settings, command: Sequence[str]) -> None:
             f"no dbt project at {PROJECT_DIR}: run from a clone of the repository "
             "(the wheel carries only the ingester)"
         )
-    os.environ.update(settings.dbt_env())
     args = dbt_args(settings, command)
     log.info(
         "dbt %s (target %s, env %s)", " ".join(command), settings.dbt_target, settings.env.value
     )
-    result = dbtRunner().invoke(args)
+    with environment(settings.dbt_env()):
+        result = dbtRunner().invoke(args)
     if result.exception is not None:
         detail = " ".join(str(result.exception).split())
         raise LakehouseError(f"dbt {command[0]} could not run: {detail}") from result.exception

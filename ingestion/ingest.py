@@ -39,15 +39,13 @@ def _rows_read(query: StreamingQuery) -> int:
 STREAM_NAMES = ["landing_kafka", "landing_registrations", "kafka"]
 
 
-def streams(
-    spark: SparkSession, settings: Settings, *, kafka: bool, after_batch=None
-) -> list[landing.Stream]:
+def streams(spark: SparkSession, settings: Settings, *, kafka: bool) -> list[landing.Stream]:
     found = [
-        landing.landing_kafka_stream(spark, settings, after_batch),
+        landing.landing_kafka_stream(spark, settings),
         landing.landing_registration_stream(spark, settings),
     ]
     if kafka:
-        found.append(landing.broker_kafka_stream(spark, settings, after_batch))
+        found.append(landing.broker_kafka_stream(spark, settings))
     return found
 
 
@@ -112,9 +110,7 @@ def report_unmatched_files(settings: Settings) -> list[str]:
     return found
 
 
-def ingest_once(
-    spark: SparkSession, settings: Settings, *, kafka: bool = False, after_batch=None
-) -> IngestReport:
+def ingest_once(spark: SparkSession, settings: Settings, *, kafka: bool = False) -> IngestReport:
     """Drain everything available now into bronze, one stream after the other, then return.
 
     A stream (or the registration database) that fails does not keep the others from running:
@@ -123,7 +119,7 @@ def ingest_once(
     report = IngestReport()
     report_unmatched_files(settings)
     failures: list[str] = []
-    for stream in streams(spark, settings, kafka=kafka, after_batch=after_batch):
+    for stream in streams(spark, settings, kafka=kafka):
         try:
             query = landing.start(stream, settings, once=True)
             query.awaitTermination()

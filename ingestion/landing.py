@@ -68,9 +68,6 @@ def unmatched_files(folder: Path, patterns: tuple[str, ...]) -> list[Path]:
     return sorted(found)
 
 
-BatchHook = Callable[[int], None]
-
-
 @dataclass(frozen=True)
 class Stream:
     """A named streaming query: its source, how a batch lands, and where its progress lives."""
@@ -81,7 +78,7 @@ class Stream:
     sink: Callable[[DataFrame, int], None] | None = None  # None: Delta sink, append
 
 
-def kafka_record_sink(target: BronzeTable, after_batch: BatchHook | None = None):
+def kafka_record_sink(target: BronzeTable):
     """foreachBatch sink: insert the records whose ``record_id`` is new to bronze. Into a table
     that holds records, the merge reads only the files that can hold the batch's coordinates:
     the batch is parsed once and kept (memory, then disk) for its coordinates and the merge.
@@ -99,15 +96,11 @@ def kafka_record_sink(target: BronzeTable, after_batch: BatchHook | None = None)
                 insert_new(target, records, ["record_id"], bound=bound)
             finally:
                 records.unpersist()
-        if after_batch is not None:
-            after_batch(batch_id)
 
     return write
 
 
-def landing_kafka_stream(
-    spark: SparkSession, settings: Settings, after_batch: BatchHook | None = None
-) -> Stream:
+def landing_kafka_stream(spark: SparkSession, settings: Settings) -> Stream:
     """Kafka-envelope JSON-lines files of ``<landing>/kafka`` into ``bronze.kafka_records``."""
     folder = settings.landing / "kafka"
     folder.mkdir(parents=True, exist_ok=True)
@@ -123,13 +116,11 @@ def landing_kafka_stream(
         name="landing_kafka",
         source=landing_lines_to_records(lines),
         table="kafka_records",
-        sink=kafka_record_sink(settings.bronze_table("kafka_records"), after_batch),
+        sink=kafka_record_sink(settings.bronze_table("kafka_records")),
     )
 
 
-def broker_kafka_stream(
-    spark: SparkSession, settings: Settings, after_batch: BatchHook | None = None
-) -> Stream:
+def broker_kafka_stream(spark: SparkSession, settings: Settings) -> Stream:
     """Topics of the Kafka broker into ``bronze.kafka_records``."""
     rows = (
         spark.readStream.format("kafka")
@@ -145,7 +136,7 @@ def broker_kafka_stream(
         name="kafka",
         source=kafka_rows_to_records(rows),
         table="kafka_records",
-        sink=kafka_record_sink(settings.bronze_table("kafka_records"), after_batch),
+        sink=kafka_record_sink(settings.bronze_table("kafka_records")),
     )
 
 

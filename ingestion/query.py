@@ -8,8 +8,6 @@ import io
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-FORMATS = ("table", "csv", "json")
-
 
 def as_text(frame: DataFrame) -> tuple[list[str], list[list[str | None]]]:
     """Column names and rows as text, timestamps rendered by Spark in UTC."""

@@ -264,7 +264,8 @@ def read_rows(
             except sa.exc.NoSuchTableError:
                 raise RegistrationSourceError(
                     f"table {table_name!r} does not exist in {where}: "
-                    "set LAKEHOUSE_REGISTRATIONS_TABLE or --registrations-table"
+                    "set LAKEHOUSE_REGISTRATIONS_TABLE (or registrations_table in the config "
+                    "file) to its name"
                 ) from None
             except ImportError as exc:
                 raise RegistrationSourceError(

@@ -1,12 +1,14 @@
 """Typed settings for every command, one object per environment.
 
 Values come, in order of precedence, from CLI flags (passed as keyword arguments), environment
-variables prefixed ``LAKEHOUSE_``, an optional TOML file (``LAKEHOUSE_CONFIG`` or ``--config``) and
-the defaults below. Each environment keeps its local state under ``<home>/<env>/``.
+variables prefixed ``LAKEHOUSE_``, an optional TOML file (``--config`` or
+``LAKEHOUSE_CONFIG_FILE``) and the defaults below. Each environment keeps its local state under
+``<home>/<env>/``.
 """
 
 from __future__ import annotations
 
+import os
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -123,7 +125,10 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, _TomlFromEnv(settings_cls))
+        given = init_settings.init_kwargs.get("config_file")  # type: ignore[attr-defined]
+        path = given or os.environ.get("LAKEHOUSE_CONFIG_FILE")
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=Path(path) if path else None)
+        return (init_settings, env_settings, toml)
 
     # Derived locations -------------------------------------------------------------------------
     @property
@@ -190,22 +195,6 @@ class Settings(BaseSettings):
         return {"LAKEHOUSE_HOME": str(self.home), "LAKEHOUSE_ENV": self.env.value}
 
 
-class _TomlFromEnv(TomlConfigSettingsSource):
-    """Reads the TOML file named by ``LAKEHOUSE_CONFIG_FILE`` or passed as ``config_file``."""
-
-    def __init__(self, settings_cls: type[BaseSettings]) -> None:
-        import os
-
-        path = os.environ.get("LAKEHOUSE_CONFIG_FILE")
-        super().__init__(settings_cls, toml_file=Path(path) if path else None)
-
-
 def load_settings(**overrides: Any) -> Settings:
     """Build settings from keyword overrides (CLI flags), environment and optional TOML file."""
-    given = {key: value for key, value in overrides.items() if value is not None}
-    config_file = given.get("config_file")
-    if config_file is not None:
-        import os
-
-        os.environ["LAKEHOUSE_CONFIG_FILE"] = str(config_file)
-    return Settings(**given)
+    return Settings(**{key: value for key, value in overrides.items() if value is not None})

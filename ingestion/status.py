@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ingestion.files import write_atomically
 from ingestion.settings import Settings
-from ingestion.simulator.write import write_atomically
 
 log = logging.getLogger(__name__)
 

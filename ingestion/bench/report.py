@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from ingestion.bench.run import FLATNESS, Measure, Report
-from ingestion.simulator.write import write_atomically
+from ingestion.files import write_atomically
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from ingestion.files import write_atomically
 from ingestion.simulator.generate import Dataset, KafkaRecord, Registration
 
 log = logging.getLogger(__name__)
@@ -38,17 +39,6 @@ def epoch_text(registration: Registration) -> str:
     stamp = registration.registered_at
     seconds = int(stamp.timestamp())
     return str(seconds) if stamp.microsecond == 0 else f"{seconds}.{stamp.microsecond:06d}"
-
-
-def write_atomically(path: Path, text: str | bytes) -> None:
-    """Write ``path`` whole: to a hidden temporary file beside it, then rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    if isinstance(text, bytes):
-        tmp.write_bytes(text)
-    else:
-        tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 #: How long before now a file moved in with its old modification time (``cp -p``) was written.

@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from decimal import Decimal
 
+import pytest
+
+from ingestion import landing
 from tests.python.truth import Truth
 
 TABLES = ["kafka_records", "registration_exports", "registrations"]
@@ -80,3 +83,23 @@ def assert_bronze_matches(spark, settings, truth: Truth, topics: list[str] | Non
     assert landed_registrations(spark, settings, "registrations") == expected_registrations(
         truth, "database"
     )
+
+
+class Crash(RuntimeError):
+    """The ingester killed mid-run."""
+
+
+def crash_after_second_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Kafka-record sink dies right after its second batch reached bronze, before the stream
+    commits the batch to its checkpoint: as a process killed at that instant would."""
+    written = 0
+    insert_new = landing.insert_new
+
+    def insert_then_crash(*args, **kwargs) -> None:
+        nonlocal written
+        insert_new(*args, **kwargs)
+        written += 1
+        if written == 2:
+            raise Crash("killed after the batch was written, before its checkpoint commit")
+
+    monkeypatch.setattr(landing, "insert_new", insert_then_crash)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
@@ -63,12 +64,22 @@ def _select(frame: DataFrame, columns: list[str]) -> DataFrame:
     )
 
 
-def read_table(spark: SparkSession, name: str, columns: list[str]) -> list[dict]:
+def load(spark: SparkSession, name: str, warehouse: Path | None = None) -> DataFrame:
+    """Silver or gold table ``name`` from the session's catalog, or by path from the warehouse
+    folder of a pipeline that ran in another process."""
     layer = "gold" if name in GOLD else "silver"
+    if warehouse is None:
+        return spark.table(f"{layer}.{name}")
+    return spark.read.format("delta").load(str(warehouse / f"{layer}.db" / name))
+
+
+def read_table(
+    spark: SparkSession, name: str, columns: list[str], warehouse: Path | None = None
+) -> list[dict]:
     wanted = [c for c in columns if c != "reason_class"]
     if name == "rejected_events":
         wanted.append("reason")
-    table = spark.table(f"{layer}.{name}")
+    table = load(spark, name, warehouse)
     if name == "record_ledger":
         # the oracle accounts for Kafka records; landing lines that are not records and
         # registration rows are checked through rejected_events and users
@@ -83,7 +94,7 @@ def read_table(spark: SparkSession, name: str, columns: list[str]) -> list[dict]
     return sorted(rows, key=_sort_key(GRAINS[name]))
 
 
-#: The contract's columns of each table (CONTRACT.md sections 2 and 3).
+#: The contract's columns of each table (docs/contract.md, silver and gold).
 COLUMNS = {
     "users": ["user_id", "device_id", "mac_address", "registered_at"],
     "user_profile": ["user_id", *PROFILE_COLUMNS, "updated_at"],
@@ -149,6 +160,7 @@ COLUMNS = {
 }
 
 
-def read_all(spark: SparkSession) -> dict[str, list[dict]]:
-    """Every silver and gold table of the contract, in the oracle's row format."""
-    return {name: read_table(spark, name, columns) for name, columns in COLUMNS.items()}
+def read_all(spark: SparkSession, warehouse: Path | None = None) -> dict[str, list[dict]]:
+    """Every silver and gold table of the contract, in the oracle's row format (``warehouse``:
+    see ``load``)."""
+    return {name: read_table(spark, name, columns, warehouse) for name, columns in COLUMNS.items()}

@@ -8,6 +8,7 @@ import gzip
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -330,11 +331,10 @@ def lakehouse(monkeypatch, capsys, home: Path, *args: str) -> str:
     return out
 
 
-@pytest.mark.integration
-def test_every_kind_of_input_ends_where_the_contract_says(catalog, home, monkeypatch, capsys):
-    spark = catalog
-    corpus = build_corpus()
-    landing = home / "landing-in"
+def run_corpus(corpus: Corpus, landing: Path, lakehouse: Callable[..., str]) -> dict[str, bytes]:
+    """Land the corpus under ``landing`` and run the documented commands through ``lakehouse``
+    (a function of the CLI's arguments): ingest, a late file with an old modification time,
+    ingest again, build. Returns the landing files by name."""
     (landing / "registrations").mkdir(parents=True)
     (landing / "registrations" / "export.csv").write_text(
         "user_id,device_id,mac_address,registration_timestamp\n"
@@ -349,17 +349,20 @@ def test_every_kind_of_input_ends_where_the_contract_says(catalog, home, monkeyp
             (folder / name).write_bytes(data)
     (folder / "README.txt").write_text("exported by the gym scanners\n")
     ingest = ["ingest", "--env", "test", "--once", "--landing", str(landing)]
-    lakehouse(monkeypatch, capsys, home, *ingest)
+    lakehouse(*ingest)
     # a file moved in later with an old modification time (cp -p, rsync -t) is still loaded
     (folder / LATE_FILE).write_bytes(files[LATE_FILE])
     old = time.time() - MONTH_S
     os.utime(folder / LATE_FILE, (old, old))
-    lakehouse(monkeypatch, capsys, home, *ingest)
-    vars_ = json.dumps({"as_of_date": AS_OF.isoformat()})
-    lakehouse(monkeypatch, capsys, home, "build", "--env", "test", "--vars", vars_)
+    lakehouse(*ingest)
+    lakehouse("build", "--env", "test", "--vars", json.dumps({"as_of_date": AS_OF.isoformat()}))
+    return files
 
-    # every record where its case says
-    ledger = {r.record_id: r for r in spark.table("silver.record_ledger").collect()}
+
+def assert_contract_outcome(corpus: Corpus, ledger: dict, actual: dict) -> None:
+    """Each record where its case says, and every silver and gold table (``actual``, from
+    ``read_all``) exactly as the oracle computes them from the same records. ``ledger``:
+    the record ledger's rows by record id."""
     for case in corpus.cases:
         for record, (disposition, reason) in zip(case.records, case.expect, strict=True):
             row = ledger.get(record_id(normalized(record)))
@@ -374,17 +377,29 @@ def test_every_kind_of_input_ends_where_the_contract_says(catalog, home, monkeyp
     utf8 = [r for r in ledger.values() if r.reason == "not valid UTF-8"]
     assert sorted((r.topic or "", r.offset or 0) for r in utf8) == [("", 0), ("bpm", 700)]
 
-    # every silver and gold table exactly as the oracle computes them from the same records
     expected = expected_tables(truth_of(corpus), AS_OF)
-    actual = read_all(spark)
-    actual["rejected_events"] = [
-        r for r in actual["rejected_events"] if r["reason_class"] != "not_utf8"
-    ]
-    actual["record_ledger"] = [
-        r for r in actual["record_ledger"] if r["record_id"] not in {u.record_id for u in utf8}
-    ]
+    actual = {
+        **actual,
+        "rejected_events": [
+            r for r in actual["rejected_events"] if r["reason_class"] != "not_utf8"
+        ],
+        "record_ledger": [
+            r for r in actual["record_ledger"] if r["record_id"] not in {u.record_id for u in utf8}
+        ],
+    }
     assert expected["workout_bpm_summary"] and expected["gym_summary"]
     assert_tables_equal(actual, expected)
+
+
+@pytest.mark.integration
+def test_every_kind_of_input_ends_where_the_contract_says(catalog, home, monkeypatch, capsys):
+    spark = catalog
+    corpus = build_corpus()
+    landing = home / "landing-in"
+    folder = landing / "kafka"
+    files = run_corpus(corpus, landing, lambda *args: lakehouse(monkeypatch, capsys, home, *args))
+    ledger = {r.record_id: r for r in spark.table("silver.record_ledger").collect()}
+    assert_contract_outcome(corpus, ledger, read_all(spark))
 
     # the file no stream loads is reported
     status = json.loads(

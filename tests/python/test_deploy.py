@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import os
 import re
+import shlex
 import subprocess
 import tomllib
 from dataclasses import dataclass
@@ -15,6 +16,8 @@ import pytest
 import yaml
 from databricks.bundles.jobs import Job
 from jinja2 import Template
+
+from tests.python.test_dbt_project import GROUPS
 
 REPO = Path(__file__).resolve().parents[2]
 TARGETS = ("dev", "test", "prod")
@@ -174,7 +177,23 @@ def test_modes_and_identities():
         "/Workspace/Users/${workspace.current_user.userName}/.bundle/smartwatch_lakehouse/prod"
     )
     grants = {p["group_name"]: p["level"] for p in prod.config["permissions"]}
-    assert grants == {"data-engineers": "CAN_MANAGE", "analysts": "CAN_VIEW"}
+    assert grants == {GROUPS["engineers"]: "CAN_MANAGE", GROUPS["analysts"]: "CAN_VIEW"}
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_jobs_and_dbt_grant_to_the_same_groups(target):
+    """The bundle's group variables default to the groups dbt grants to, and every cluster that
+    runs dbt hands them to dbt (DBT_*_GROUP), so one setting renames a group everywhere."""
+    resolved = resolve(target)
+    names = {role: resolved.variables[f"{role}_group"] for role in GROUPS}
+    assert names == GROUPS
+    pii_readers = resolved.variables["pii_readers_group"]
+    for key, _, _ in tasks(resolved, "dbt_task"):
+        for cluster in resolved.jobs[key]["job_clusters"]:
+            env = cluster["new_cluster"]["spark_env_vars"]
+            assert env["DBT_ENGINEERS_GROUP"] == names["engineers"], key
+            assert env["DBT_ANALYSTS_GROUP"] == names["analysts"], key
+            assert env["DBT_PII_READERS_GROUP"] == pii_readers, key
 
 
 def test_prod_without_a_service_principal_has_no_run_as_identity():
@@ -247,6 +266,22 @@ def test_only_prod_runs_unattended_and_one_ingester_mode_at_a_time():
         assert (stream, dbt) == (expected, expected), target
 
 
+def test_the_hourly_build_tests_recent_rows_and_a_daily_job_tests_all():
+    """The hourly build's data tests read the rows of the last hours (the variable of
+    macros/test_window.sql); every test on every row runs daily."""
+    jobs = resolve("prod").jobs
+    (hourly,) = jobs["dbt_build"]["tasks"][0]["dbt_task"]["commands"]
+    build = shlex.split(hourly)
+    assert build[:2] == ["dbt", "build"]
+    window = yaml.safe_load(build[build.index("--vars") + 1])["test_window_hours"]
+    assert jobs["dbt_build"]["schedule"]["quartz_cron_expression"] == "0 0 * * * ?"  # hourly
+    assert window >= 2, "a window of two hourly runs: a late run still tests its rows"
+    full = jobs["dbt_full_tests"]
+    assert full["tasks"][0]["dbt_task"]["commands"] == ["dbt test --target prod"]
+    assert full["schedule"]["quartz_cron_expression"].split()[3:5] == ["*", "*"], "daily"
+    assert full["schedule"]["pause_status"] == jobs["dbt_build"]["schedule"]["pause_status"]
+
+
 @pytest.mark.parametrize("target", TARGETS)
 def test_dbt_tasks_build_their_own_target(target):
     resolved = resolve(target)
@@ -254,8 +289,8 @@ def test_dbt_tasks_build_their_own_target(target):
     assert found
     for key, task, source in found:
         dbt = task["dbt_task"]
-        assert all(command.startswith("dbt ") for command in dbt["commands"])
-        assert f"dbt build --target {target}" in dbt["commands"], key
+        commands = [shlex.split(command) for command in dbt["commands"]]
+        assert all(c[0] == "dbt" and c[c.index("--target") + 1] == target for c in commands), key
         # Own profiles: the task then takes neither warehouse_id nor catalog.
         assert not {"warehouse_id", "catalog"} & set(dbt), key
         project = REPO / _relative(source, dbt["project_directory"])

@@ -19,6 +19,7 @@ from tests.python.conftest import scenario_settings
 from tests.python.landed import (
     TABLES,
     assert_bronze_matches,
+    crash_after_second_batch,
     expected_records,
     landed_records,
     versions,
@@ -71,23 +72,19 @@ def test_same_offset_in_two_files_lands_once(spark, settings):
     assert landed_records(spark, settings) == expected_records(truth)
 
 
-class Crash(RuntimeError):
-    pass
-
-
 @pytest.mark.integration
-def test_crash_after_a_batch_is_written_then_rerun_loses_and_duplicates_nothing(spark, home):
+def test_crash_after_a_batch_is_written_then_rerun_loses_and_duplicates_nothing(
+    spark, home, monkeypatch
+):
     settings = scenario_settings(home, max_files_per_trigger=1)
     truth = simulate(settings, records_per_file=1_500)
     files = list((settings.landing / "kafka").glob("*.jsonl*"))
     assert len(files) >= 3, "the crash must happen with files still to load"
 
-    def crash_after_second_batch(batch_id: int) -> None:
-        if batch_id == 1:
-            raise Crash("killed after the batch was written, before its checkpoint commit")
-
-    with pytest.raises(LakehouseError, match="stream landing_kafka: .*Crash: killed after"):
-        ingest_once(spark, settings, after_batch=crash_after_second_batch)
+    with monkeypatch.context() as patch:
+        crash_after_second_batch(patch)
+        with pytest.raises(LakehouseError, match="stream landing_kafka: .*Crash: killed after"):
+            ingest_once(spark, settings)
     ingest_once(spark, settings)
     assert_bronze_matches(spark, settings, truth)
 

@@ -10,7 +10,7 @@ from ingestion.ingest import ingest_once
 from ingestion.simulator import SimulationConfig, generate
 from ingestion.simulator.produce import publish
 from tests.python.conftest import scenario_settings
-from tests.python.landed import expected_records, landed_records
+from tests.python.landed import crash_after_second_batch, expected_records, landed_records
 from tests.python.servers import free_port, start_broker
 from tests.python.truth import Truth
 
@@ -37,11 +37,7 @@ def kafka_broker(tmp_path_factory):
     broker.stop(local)
 
 
-class Crash(RuntimeError):
-    pass
-
-
-def test_broker_records_land_once_across_a_crash_and_reruns(spark, home, kafka_broker):
+def test_broker_records_land_once_across_a_crash_and_reruns(spark, home, kafka_broker, monkeypatch):
     settings = scenario_settings(
         home, kafka_bootstrap_servers=kafka_broker.bootstrap, max_offsets_per_trigger=100
     )
@@ -51,12 +47,10 @@ def test_broker_records_land_once_across_a_crash_and_reruns(spark, home, kafka_b
     truth = Truth.load(settings.truth_dir)
     assert len(truth.records) > 3 * settings.max_offsets_per_trigger, "the crash needs batches"
 
-    def crash_after_second_batch(batch_id: int) -> None:
-        if batch_id == 1:
-            raise Crash("killed after the batch was written, before its checkpoint commit")
-
-    with pytest.raises(LakehouseError, match="stream kafka: .*Crash: killed after the batch"):
-        ingest_once(spark, settings, kafka=True, after_batch=crash_after_second_batch)
+    with monkeypatch.context() as patch:
+        crash_after_second_batch(patch)
+        with pytest.raises(LakehouseError, match="stream kafka: .*Crash: killed after the batch"):
+            ingest_once(spark, settings, kafka=True)
     ingest_once(spark, settings, kafka=True)
     topics = settings.topics.names()
     assert {r["topic"] for r in truth.records} - set(topics), "an unknown topic was published"

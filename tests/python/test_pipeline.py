@@ -15,6 +15,7 @@ from pyspark.sql import functions as F
 from ingestion import docs
 from ingestion.bronze import BRONZE_TABLES
 from ingestion.dbt import run_dbt
+from ingestion.errors import LakehouseError
 from ingestion.ingest import ingest_once
 from ingestion.simulator import SimulationConfig, generate
 from ingestion.simulator.write import write_wave
@@ -177,6 +178,33 @@ def test_waves_of_late_bad_and_replayed_data_give_the_oracle_tables(catalog, set
         settings, ["run", "--full-refresh", "--vars", json.dumps({"as_of_date": AS_OF.isoformat()})]
     )
     assert_tables_equal(read_all(spark), expected)
+
+    assert_hourly_tests_read_recent_rows(spark, settings)
+
+
+def assert_hourly_tests_read_recent_rows(spark, settings) -> None:
+    """With ``test_window_hours`` (the hourly build) a data test reads the rows ingested within
+    the window; without it (the scheduled full tests) every row. A duplicate ingested two days
+    ago fails only the full tests; one ingested now fails both."""
+    now = datetime.now(UTC).replace(tzinfo=None)
+    for table, ingested_at in (("heart_rate", now - timedelta(days=2)), ("workouts", now)):
+        copy = spark.table(f"silver.{table}").limit(1)
+        copy.withColumn("ingested_at", F.lit(ingested_at)).write.format("delta").mode(
+            "append"
+        ).saveAsTable(f"silver.{table}")
+    select = [
+        "--select",
+        "heart_rate,test_name:unique_combination",
+        "workouts,test_name:unique_combination",
+    ]
+
+    def failed_tests(*extra: str) -> set[str]:
+        with pytest.raises(LakehouseError) as failure:
+            run_dbt(settings, ["test", *select, *extra])
+        return {table for table in ("heart_rate", "workouts") if f"_{table}_" in str(failure.value)}
+
+    assert failed_tests("--vars", json.dumps({"test_window_hours": 3})) == {"workouts"}
+    assert failed_tests() == {"heart_rate", "workouts"}
 
 
 def table_versions(spark) -> dict[str, int]:

@@ -31,6 +31,7 @@ from ingestion.registrations import (
     redact,
     to_utc_micros,
 )
+from ingestion.settings import Settings
 from ingestion.simulator.write import registration_table
 from tests.python.conftest import scenario_settings
 from tests.python.test_pipeline import catalog  # noqa: F401 - a fixture (drops the schemas)
@@ -163,10 +164,14 @@ def test_missing_table_names_the_setting(spark, tmp_path, database):
     url, _ = database
     bronze = BronzeTable("registrations", path=tmp_path / "bronze" / "registrations")
     ensure_table(spark, bronze)
-    with pytest.raises(
-        RegistrationSourceError, match="'sales' does not exist.*REGISTRATIONS_TABLE"
-    ):
+    with pytest.raises(RegistrationSourceError) as failure:
         extract(spark, url=url, table_name="sales", bronze=bronze, lookback=timedelta(0))
+    message = str(failure.value)
+    assert "'sales' does not exist" in message
+    # the settings it names are settings the ingester has
+    assert "LAKEHOUSE_REGISTRATIONS_TABLE" in message and "registrations_table" in message
+    assert "registrations_table" in Settings.model_fields
+    assert "--" not in message, "the ingester has no flag for the table"
 
 
 # Rows as read --------------------------------------------------------------------------------

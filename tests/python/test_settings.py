@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
+from ingestion.dbt import environment
 from ingestion.job import parse_args
 from ingestion.settings import load_settings
 
@@ -47,3 +50,30 @@ def test_the_job_passes_the_catalog_through():
     args = parse_args(["--env", "prod", "--mode", "stream", "--catalog", "smartwatch_prod"])
     assert (args.env, args.mode, args.catalog) == ("prod", "stream", "smartwatch_prod")
     assert parse_args([]).mode == "once"
+
+
+def test_a_config_file_applies_to_its_own_load_only(monkeypatch, tmp_path):
+    """Flags beat the environment, the environment beats the file, the file beats the defaults;
+    and a file given to one load leaves no trace in the process for the next."""
+    monkeypatch.delenv("LAKEHOUSE_CONFIG_FILE", raising=False)
+    config = tmp_path / "lakehouse.toml"
+    config.write_text('registrations_table = "sales"\ntrigger_interval = "1 minute"\n')
+    monkeypatch.setenv("LAKEHOUSE_TRIGGER_INTERVAL", "30 seconds")
+    settings = load_settings(home=tmp_path, config_file=config, shuffle_partitions=3)
+    assert (settings.registrations_table, settings.trigger_interval) == ("sales", "30 seconds")
+    assert settings.shuffle_partitions == 3
+    assert "LAKEHOUSE_CONFIG_FILE" not in os.environ
+    assert load_settings(home=tmp_path).registrations_table == "registrations"
+    monkeypatch.setenv("LAKEHOUSE_CONFIG_FILE", str(config))
+    assert load_settings(home=tmp_path).registrations_table == "sales"
+
+
+def test_dbt_sees_the_environment_only_while_it_runs(monkeypatch):
+    monkeypatch.setenv("LAKEHOUSE_ENV", "prod")
+    monkeypatch.delenv("LAKEHOUSE_HOME", raising=False)
+    given = {"LAKEHOUSE_ENV": "test", "LAKEHOUSE_HOME": "/x"}
+    with pytest.raises(RuntimeError), environment(given):
+        assert (os.environ["LAKEHOUSE_ENV"], os.environ["LAKEHOUSE_HOME"]) == ("test", "/x")
+        raise RuntimeError("dbt failed")
+    assert os.environ["LAKEHOUSE_ENV"] == "prod"
+    assert "LAKEHOUSE_HOME" not in os.environ
