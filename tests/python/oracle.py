@@ -1,6 +1,6 @@
 """Independent oracle: the silver and gold tables the contract expects from the simulator's truth.
 
-Written from docs (docs/contract.md and the README's decisions) only, never from the dbt models, in
+Written from docs (docs/contract.md and docs/decisions.md) only, never from the dbt models, in
 plain Python: every timestamp is an int of UTC epoch microseconds, dates are ``datetime.date``.
 """
 
