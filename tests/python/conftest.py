@@ -12,16 +12,10 @@ import pytest
 os.environ["TZ"] = "UTC"
 time.tzset()
 
-from ingestion.settings import Settings, load_settings  # noqa: E402
+from ingestion.settings import Settings  # noqa: E402
 from ingestion.spark import build_spark  # noqa: E402
-from tests.python.servers import PostgresServer  # noqa: E402
-
-
-def scenario_settings(home: Path, **overrides) -> Settings:
-    """Settings of the `test` environment rooted at ``home`` (one folder per scenario)."""
-    return load_settings(
-        env="test", home=home, shuffle_partitions=2, driver_memory="2g", **overrides
-    )
+from tests.python.support.scenario import scenario_settings  # noqa: E402
+from tests.python.support.servers import PostgresServer  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -62,3 +56,12 @@ def postgres() -> Iterator[PostgresServer]:
 @pytest.fixture(scope="session")
 def postgres_url(postgres: PostgresServer) -> str:
     return postgres.url()
+
+
+@pytest.fixture
+def catalog(spark):
+    """The shared session's metastore with no lakehouse schemas: each scenario registers its own
+    bronze and builds its own silver and gold."""
+    for schema in ("gold", "silver", "bronze"):
+        spark.sql(f"drop schema if exists {schema} cascade")
+    return spark

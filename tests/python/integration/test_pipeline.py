@@ -4,7 +4,6 @@ row for row with the independent oracle's result from the simulator's ground tru
 from __future__ import annotations
 
 import json
-import math
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -19,10 +18,10 @@ from ingestion.errors import LakehouseError
 from ingestion.ingest import ingest_once
 from ingestion.simulator import SimulationConfig, generate
 from ingestion.simulator.write import write_wave
-from tests.python.browser import ARTIFACTS, rendered_dom, screenshot, section, visible_texts
-from tests.python.oracle import expected_tables
-from tests.python.tables import COLUMNS, GOLD, SILVER, read_all
-from tests.python.truth import Truth
+from tests.python.support.browser import ARTIFACTS, rendered_dom, screenshot, section, visible_texts
+from tests.python.support.oracle import expected_tables
+from tests.python.support.tables import COLUMNS, GOLD, SILVER, assert_tables_equal, read_all
+from tests.python.support.truth import Truth
 
 AS_OF = date(2023, 3, 10)
 CONFIG = SimulationConfig(
@@ -35,25 +34,6 @@ CONFIG = SimulationConfig(
     resting_interval_s=1800,
 )
 BUILD = ["build", "--vars", json.dumps({"as_of_date": AS_OF.isoformat()})]
-
-
-@pytest.fixture
-def catalog(spark):
-    """A metastore with no lakehouse schemas: each scenario registers its own bronze."""
-    for schema in ("gold", "silver", "bronze"):
-        spark.sql(f"drop schema if exists {schema} cascade")
-    return spark
-
-
-def assert_tables_equal(actual: dict, expected: dict) -> None:
-    for name in COLUMNS:
-        got, want = actual[name], expected[name]
-        assert len(got) == len(want), f"{name}: {len(got)} rows, the oracle expects {len(want)}"
-        for got_row, want_row in zip(got, want, strict=True):
-            if name == "workout_bpm_summary":
-                assert math.isclose(got_row.pop("avg_bpm"), want_row["avg_bpm"], rel_tol=1e-12)
-                want_row = {k: v for k, v in want_row.items() if k != "avg_bpm"}
-            assert got_row == want_row, f"{name}: row differs"
 
 
 def assert_catalogue_complete(settings) -> None:

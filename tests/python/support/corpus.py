@@ -1,6 +1,6 @@
-"""A corpus of bad and awkward input, as real exporters and brokers deliver it, fed through the
-documented commands (``lakehouse ingest --once --landing DIR``, ``lakehouse build``): every
-record ends where the contract says, nothing is lost, and the build stays green."""
+"""A corpus of bad and awkward input, as real exporters and brokers deliver it: each record with
+where the contract says it ends, the landing files that carry them, and the documented commands
+that run them through the pipeline."""
 
 from __future__ import annotations
 
@@ -13,13 +13,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-import pytest
-
-from tests.python.oracle import expected_tables, record_id
-from tests.python.tables import read_all, reason_class
-from tests.python.test_cli import run_cli
-from tests.python.test_pipeline import assert_tables_equal
-from tests.python.truth import Truth
+from tests.python.support.cli import run_cli
+from tests.python.support.oracle import expected_tables, record_id
+from tests.python.support.tables import assert_tables_equal, reason_class
+from tests.python.support.truth import Truth
 
 AS_OF = date(2023, 3, 20)
 T0 = 1_678_450_000  # 2023-03-10 12:06:40 UTC
@@ -318,13 +315,6 @@ def truth_of(corpus: Corpus) -> Truth:
     return Truth(records, [REGISTRATION], [{"line": line} for line in BAD_LINES])
 
 
-@pytest.fixture
-def catalog(spark):
-    for schema in ("gold", "silver", "bronze"):
-        spark.sql(f"drop schema if exists {schema} cascade")
-    return spark
-
-
 def lakehouse(monkeypatch, capsys, home: Path, *args: str) -> str:
     code, out, err = run_cli(monkeypatch, capsys, "--home", str(home), *args)
     assert code == 0, err
@@ -389,45 +379,3 @@ def assert_contract_outcome(corpus: Corpus, ledger: dict, actual: dict) -> None:
     }
     assert expected["workout_bpm_summary"] and expected["gym_summary"]
     assert_tables_equal(actual, expected)
-
-
-@pytest.mark.integration
-def test_every_kind_of_input_ends_where_the_contract_says(catalog, home, monkeypatch, capsys):
-    spark = catalog
-    corpus = build_corpus()
-    landing = home / "landing-in"
-    folder = landing / "kafka"
-    files = run_corpus(corpus, landing, lambda *args: lakehouse(monkeypatch, capsys, home, *args))
-    ledger = {r.record_id: r for r in spark.table("silver.record_ledger").collect()}
-    assert_contract_outcome(corpus, ledger, read_all(spark))
-
-    # the file no stream loads is reported
-    status = json.loads(
-        lakehouse(monkeypatch, capsys, home, "status", "--env", "test", "--format", "json")
-    )
-    assert status["unmatched_files"] == [str(folder / "README.txt")]
-
-    # the audit reconciles the landing files with bronze, and bronze with the ledger
-    report = json.loads(
-        lakehouse(
-            monkeypatch,
-            capsys,
-            home,
-            *["audit", "--env", "test", "--landing", str(landing), "--format", "json"],
-        )
-    )
-    identities = {record_id(normalized(r)) for case in corpus.cases for r in case.records}
-    offered = len(identities) + len(BAD_LINES) + len(INVALID_UTF8)
-    lines = sum(len(case.records) for case in corpus.cases) + len(BAD_LINES) + len(INVALID_UTF8)
-    assert report["landing"] == {
-        "files": len(files),
-        "lines": lines,
-        "records": offered,
-        "in_bronze": offered,
-        "missing": 0,
-    }
-    kafka_rows = [row for row in report["ledger"] if row["source"] in ("landing", "kafka")]
-    assert sum(row["records"] for row in kafka_rows) == offered
-    assert [row["unaccounted"] for row in report["ledger"]] == [0] * len(report["ledger"])
-    exports = [row for row in report["ledger"] if row["source"] == "export"]
-    assert [(row["records"], row["accepted"]) for row in exports] == [(1, 1)]

@@ -10,7 +10,7 @@ from pathlib import Path as _Path
 
 import yaml as _yaml
 
-_PROJECT = _Path(__file__).resolve().parents[3] / "dbt_project.yml"
+_PROJECT = _Path(__file__).resolve().parents[2] / "dbt_project.yml"
 _VARS = _yaml.safe_load(_PROJECT.read_text())["vars"]
 
 target = {"name": "dev", "type": "databricks", "schema": "default", "catalog": "smartwatch_dev"}

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from ingestion import landing
-from tests.python.truth import Truth
+from tests.python.support.truth import Truth
 
 TABLES = ["kafka_records", "registration_exports", "registrations"]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from decimal import Decimal
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
 
-from tests.python.oracle import GRAINS, PROFILE_COLUMNS, _sort_key
+from tests.python.support.oracle import GRAINS, PROFILE_COLUMNS, _sort_key
 
 SILVER = [
     "users",
@@ -164,3 +165,14 @@ def read_all(spark: SparkSession, warehouse: Path | None = None) -> dict[str, li
     """Every silver and gold table of the contract, in the oracle's row format (``warehouse``:
     see ``load``)."""
     return {name: read_table(spark, name, columns, warehouse) for name, columns in COLUMNS.items()}
+
+
+def assert_tables_equal(actual: dict, expected: dict) -> None:
+    for name in COLUMNS:
+        got, want = actual[name], expected[name]
+        assert len(got) == len(want), f"{name}: {len(got)} rows, the oracle expects {len(want)}"
+        for got_row, want_row in zip(got, want, strict=True):
+            if name == "workout_bpm_summary":
+                assert math.isclose(got_row.pop("avg_bpm"), want_row["avg_bpm"], rel_tol=1e-12)
+                want_row = {k: v for k, v in want_row.items() if k != "avg_bpm"}
+            assert got_row == want_row, f"{name}: row differs"

@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
 
-from tests.python.truth import Truth
+from tests.python.support.truth import Truth
 
 Row = dict[str, Any]
 Tables = dict[str, list[Row]]

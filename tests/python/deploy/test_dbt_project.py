@@ -9,11 +9,11 @@ import pytest
 import yaml
 
 from ingestion.dbt import PROFILES_DIR, run_dbt
-from tests.python.conftest import scenario_settings
+from tests.python.support.bundle import GROUPS
+from tests.python.support.scenario import scenario_settings
 
 #: Columns that name, locate or date a person (the contract's user profile).
 DIRECT_IDENTIFIERS = {"first_name", "last_name", "street_address", "dob"}
-GROUPS = {"engineers": "data-engineers", "analysts": "data-analysts"}
 
 
 @pytest.fixture(scope="module")

@@ -50,3 +50,41 @@ def test_local_profile_mirrors_the_session_factory(tmp_path):
     assert {k: rendered[k] for k in expected} == expected
     assert rendered["spark.master"] == "local[2]"
     assert "io.delta:delta-spark_4.2_2.13:4.4.0" in rendered["spark.jars.packages"]
+
+
+#: The README and the pages it links to (the contract's own cross-references are links too).
+PAGES = [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md"))]
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+def anchors(page) -> set[str]:
+    """Explicit anchors (``<a id>``) and the ones headings get (lower case, dashes)."""
+    text = page.read_text()
+    headings = re.findall(r"^#+ (.*)$", text, flags=re.M)
+    return set(re.findall(r'<a id="([^"]+)"', text)) | {
+        re.sub(r"[^a-z0-9 -]", "", h.lower()).replace(" ", "-") for h in headings
+    }
+
+
+def test_every_link_in_the_docs_leads_somewhere():
+    for page in PAGES:
+        for target in LINK.findall(page.read_text()):
+            if target.startswith(("http://", "https://")):
+                continue
+            path, _, anchor = target.partition("#")
+            linked = (page.parent / path).resolve() if path else page
+            assert linked.exists(), f"{page.name}: {target} does not exist"
+            if anchor:
+                assert anchor in anchors(linked), f"{page.name}: no anchor {target}"
+
+
+def test_every_rule_of_the_contract_has_an_anchor_and_every_mention_links_to_it():
+    contract = REPO_ROOT / "docs" / "contract.md"
+    rules = re.findall(r"^(\d+)\. <a id=\"rule-(\d+)\"></a>\*\*", contract.read_text(), re.M)
+    assert rules and all(number == anchor for number, anchor in rules)
+    assert [int(n) for n, _ in rules] == list(range(1, len(rules) + 1))
+    for page in PAGES:
+        # a mention outside a link: "rule 4" not followed by "](" and not inside [...]
+        text = re.sub(r"\[[^\]]*\]\([^)]*\)", "", page.read_text())
+        text = re.sub(r'<a id="rule-\d+"></a>', "", text)
+        assert not re.search(r"\brules? \d+\b", text), f"{page.name}: a rule mentioned, not linked"

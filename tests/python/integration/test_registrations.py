@@ -33,8 +33,7 @@ from ingestion.registrations import (
 )
 from ingestion.settings import Settings
 from ingestion.simulator.write import registration_table
-from tests.python.conftest import scenario_settings
-from tests.python.test_pipeline import catalog  # noqa: F401 - a fixture (drops the schemas)
+from tests.python.support.scenario import scenario_settings
 
 T0 = datetime(2023, 3, 1, 8, 0, 0)
 

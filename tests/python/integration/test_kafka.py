@@ -9,10 +9,10 @@ from ingestion.errors import LakehouseError
 from ingestion.ingest import ingest_once
 from ingestion.simulator import SimulationConfig, generate
 from ingestion.simulator.produce import publish
-from tests.python.conftest import scenario_settings
-from tests.python.landed import crash_after_second_batch, expected_records, landed_records
-from tests.python.servers import free_port, start_broker
-from tests.python.truth import Truth
+from tests.python.support.landed import crash_after_second_batch, expected_records, landed_records
+from tests.python.support.scenario import scenario_settings
+from tests.python.support.servers import free_port, start_broker
+from tests.python.support.truth import Truth
 
 CONFIG = SimulationConfig(
     seed=21,

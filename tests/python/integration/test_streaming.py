@@ -24,7 +24,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -37,20 +37,21 @@ from ingestion.registrations import from_utc_micros
 from ingestion.settings import Settings
 from ingestion.simulator import SimulationConfig, generate
 from ingestion.simulator.produce import publish
-from tests.python.conftest import scenario_settings
-from tests.python.landed import (
+from tests.python.support.landed import (
     assert_bronze_matches,
     expected_records,
     expected_registrations,
     landed_records,
     landed_registrations,
 )
-from tests.python.oracle import expected_tables
-from tests.python.servers import free_port, start_broker
-from tests.python.tables import read_all
-from tests.python.test_pipeline import AS_OF, assert_tables_equal
-from tests.python.truth import Truth
+from tests.python.support.oracle import expected_tables
+from tests.python.support.scenario import scenario_settings
+from tests.python.support.servers import free_port, start_broker
+from tests.python.support.tables import assert_tables_equal, read_all
+from tests.python.support.truth import Truth
 
+#: The reference date of ages in the simulated waves (dbt var and oracle alike).
+AS_OF = date(2023, 3, 10)
 CONFIG = SimulationConfig(
     seed=17,
     users=6,

@@ -22,8 +22,8 @@ import pyspark
 import pytest
 
 from ingestion.settings import REPO_ROOT
-from tests.python.tables import load, read_all
-from tests.python.test_corpus import assert_contract_outcome, build_corpus, run_corpus
+from tests.python.support.corpus import assert_contract_outcome, build_corpus, run_corpus
+from tests.python.support.tables import load, read_all
 
 #: Two workers of one core and 1 GiB each (the machine has two cores).
 MASTER = "local-cluster[2,1,1024]"

@@ -10,18 +10,7 @@ import sys
 import pytest
 
 from ingestion.cli import main
-
-
-def run_cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["lakehouse", *args])
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = exc.code or 0
-    out, err = capsys.readouterr()
-    return code, out, err
-
+from tests.python.support.cli import run_cli
 
 QUERY = (
     "select 1 as n, 'a,b' as s, timestamp'2023-03-10 12:26:08.123456' as at, "

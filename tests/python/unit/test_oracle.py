@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.python.oracle import age_bin, date_row, expected_tables, rejection_reason
-from tests.python.truth import Truth
+from tests.python.support.oracle import age_bin, date_row, expected_tables, rejection_reason
+from tests.python.support.truth import Truth
 
 US = 1_000_000
 H = 3600

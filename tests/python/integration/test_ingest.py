@@ -15,8 +15,7 @@ from ingestion.ingest import ingest_once
 from ingestion.simulator import SimulationConfig, generate
 from ingestion.simulator.write import write_wave
 from ingestion.transform import REGISTRATIONS_SCHEMA
-from tests.python.conftest import scenario_settings
-from tests.python.landed import (
+from tests.python.support.landed import (
     TABLES,
     assert_bronze_matches,
     crash_after_second_batch,
@@ -24,7 +23,8 @@ from tests.python.landed import (
     landed_records,
     versions,
 )
-from tests.python.truth import Truth
+from tests.python.support.scenario import scenario_settings
+from tests.python.support.truth import Truth
 
 CONFIG = SimulationConfig(
     seed=11,

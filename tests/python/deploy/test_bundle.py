@@ -1,0 +1,224 @@
+"""The Databricks bundle, checked offline: every job of every target, identities, schedules,
+secrets."""
+
+from __future__ import annotations
+
+import copy
+import re
+import shlex
+
+import pytest
+import yaml
+from databricks.bundles.jobs import Job
+from jinja2 import Template
+
+from ingestion.settings import REPO_ROOT as REPO
+from tests.python.support.bundle import (
+    DBT_ON_DATABRICKS,
+    GROUPS,
+    SUPPLIED,
+    TARGETS,
+    project_metadata,
+    relative,
+    resolve,
+    tasks,
+    unresolved,
+)
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_every_job_is_a_valid_databricks_job(target):
+    resolved = resolve(target)
+    assert resolved.jobs
+    assert not unresolved(resolved.variables) and not unresolved(resolved.config)
+    for key, job in resolved.jobs.items():
+        assert not unresolved(job), f"{target}/{key}: unresolved {unresolved(job)}"
+        settings = copy.deepcopy(job)
+        if "run_as" in resolved.config:  # the target's run_as and permissions apply to each job
+            settings["run_as"] = resolved.config["run_as"]
+        settings["permissions"] = [
+            {**p, "level": {"CAN_RUN": "CAN_MANAGE_RUN"}.get(p["level"], p["level"])}
+            for p in resolved.config.get("permissions", [])
+        ]
+        Job.from_dict(settings)
+
+
+def test_a_job_with_an_unknown_field_is_rejected():
+    job = copy.deepcopy(resolve("test").jobs["dbt_build"])
+    job["tasks"][0]["dbt_task"]["profile_directory"] = "profiles"
+    with pytest.raises(ValueError, match="profile_directory"):
+        Job.from_dict(job)
+
+
+def test_each_target_has_its_own_catalog():
+    catalogs = {target: resolve(target).variables["catalog"] for target in TARGETS}
+    assert catalogs == {t: f"smartwatch_{t}" for t in TARGETS}
+    for target in TARGETS:
+        state_root = resolve(target).variables["state_root"]
+        assert state_root.startswith(f"/Volumes/{catalogs[target]}/"), state_root
+
+
+def test_modes_and_identities():
+    dev, test, prod = (resolve(target) for target in TARGETS)
+    assert dev.config["mode"] == "development" and dev.config.get("default") is True
+    assert "mode" not in test.config
+    assert prod.config["mode"] == "production"
+    assert prod.config["run_as"] == {"service_principal_name": SUPPLIED["prod_service_principal"]}
+    assert "run_as" not in dev.config and "run_as" not in test.config
+    # one copy of prod per workspace (production mode wants an explicit root path)
+    assert prod.config["workspace"]["root_path"] == (
+        "/Workspace/Users/${workspace.current_user.userName}/.bundle/smartwatch_lakehouse/prod"
+    )
+    grants = {p["group_name"]: p["level"] for p in prod.config["permissions"]}
+    assert grants == {GROUPS["engineers"]: "CAN_MANAGE", GROUPS["analysts"]: "CAN_VIEW"}
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_jobs_and_dbt_grant_to_the_same_groups(target):
+    """The bundle's group variables default to the groups dbt grants to, and every cluster that
+    runs dbt hands them to dbt (DBT_*_GROUP), so one setting renames a group everywhere."""
+    resolved = resolve(target)
+    names = {role: resolved.variables[f"{role}_group"] for role in GROUPS}
+    assert names == GROUPS
+    pii_readers = resolved.variables["pii_readers_group"]
+    for key, _, _ in tasks(resolved, "dbt_task"):
+        for cluster in resolved.jobs[key]["job_clusters"]:
+            env = cluster["new_cluster"]["spark_env_vars"]
+            assert env["DBT_ENGINEERS_GROUP"] == names["engineers"], key
+            assert env["DBT_ANALYSTS_GROUP"] == names["analysts"], key
+            assert env["DBT_PII_READERS_GROUP"] == pii_readers, key
+
+
+def test_prod_without_a_service_principal_has_no_run_as_identity():
+    """`bundle validate -t prod` rejects an empty run_as, so prod cannot silently run as the
+    deployer when CI forgets BUNDLE_VAR_prod_service_principal."""
+    unset = {k: v for k, v in SUPPLIED.items() if k != "prod_service_principal"}
+    assert resolve("prod", unset).config["run_as"] == {"service_principal_name": ""}
+
+
+def test_test_and_prod_keep_their_secrets_apart():
+    scopes = {target: resolve(target).variables["secret_scope"] for target in TARGETS}
+    assert len(set(scopes.values())) == len(TARGETS), scopes
+    for target in TARGETS:
+        resolved = resolve(target)
+        for key, job in resolved.jobs.items():
+            for cluster in job.get("job_clusters", []):
+                env = cluster["new_cluster"].get("spark_env_vars", {})
+                for name, value in env.items():
+                    if name.startswith("LAKEHOUSE_"):
+                        assert re.fullmatch(
+                            rf"\{{\{{secrets/{scopes[target]}/[\w-]+\}}\}}", value
+                        ), f"{target}/{key}: {name} is not a secret of scope {scopes[target]}"
+
+
+def test_integration_tests_exist_only_in_test():
+    assert "integration_tests" in resolve("test").jobs
+    assert "integration_tests" not in resolve("dev").jobs
+    assert "integration_tests" not in resolve("prod").jobs
+
+
+def test_integration_tests_simulate_then_ingest_then_build():
+    job = resolve("test").jobs["integration_tests"]
+    order = [task["task_key"] for task in job["tasks"]]
+    assert order == ["simulate", "ingest_once", "dbt_build"]
+    for previous, task in zip(job["tasks"], job["tasks"][1:], strict=False):
+        assert task["depends_on"] == [{"task_key": previous["task_key"]}]
+    simulate, ingest, build = job["tasks"]
+    landing = resolve("test").variables["landing_root"]
+    assert landing == "/Volumes/smartwatch_test/ingestion/landing"
+    for task in (simulate, ingest):
+        params = task["python_wheel_task"]["parameters"]
+        assert params[params.index("--landing") + 1] == landing
+    assert params[params.index("--mode") + 1] == "once"
+    assert build["dbt_task"]["commands"] == ["dbt build --target test"]
+
+
+def test_streaming_ingester_runs_on_a_job_cluster():
+    for target in TARGETS:
+        job = resolve(target).jobs["ingester_stream"]
+        assert "continuous" in job and "schedule" not in job
+        clusters = {c["job_cluster_key"]: c for c in job["job_clusters"]}
+        [task] = job["tasks"]
+        assert "environment_key" not in task and not job.get("environments")
+        cluster = clusters[task["job_cluster_key"]]["new_cluster"]
+        assert cluster["num_workers"] >= 1
+        assert cluster["spark_version"].endswith("-scala2.13")
+        params = task["python_wheel_task"]["parameters"]
+        assert params[params.index("--mode") + 1] == "stream"
+        assert "--kafka" in params
+
+
+def test_only_prod_runs_unattended_and_one_ingester_mode_at_a_time():
+    for target in TARGETS:
+        jobs = resolve(target).jobs
+        stream = jobs["ingester_stream"]["continuous"]["pause_status"]
+        batch = jobs["ingester_available_now"]["schedule"]["pause_status"]
+        dbt = jobs["dbt_build"]["schedule"]["pause_status"]
+        assert (stream, batch).count("UNPAUSED") <= 1, f"{target}: both ingesters share checkpoints"
+        expected = "UNPAUSED" if target == "prod" else "PAUSED"
+        assert (stream, dbt) == (expected, expected), target
+
+
+def test_the_hourly_build_tests_recent_rows_and_a_daily_job_tests_all():
+    """The hourly build's data tests read the rows of the last hours (the variable of
+    macros/test_window.sql); every test on every row runs daily."""
+    jobs = resolve("prod").jobs
+    (hourly,) = jobs["dbt_build"]["tasks"][0]["dbt_task"]["commands"]
+    build = shlex.split(hourly)
+    assert build[:2] == ["dbt", "build"]
+    window = yaml.safe_load(build[build.index("--vars") + 1])["test_window_hours"]
+    assert jobs["dbt_build"]["schedule"]["quartz_cron_expression"] == "0 0 * * * ?"  # hourly
+    assert window >= 2, "a window of two hourly runs: a late run still tests its rows"
+    full = jobs["dbt_full_tests"]
+    assert full["tasks"][0]["dbt_task"]["commands"] == ["dbt test --target prod"]
+    assert full["schedule"]["quartz_cron_expression"].split()[3:5] == ["*", "*"], "daily"
+    assert full["schedule"]["pause_status"] == jobs["dbt_build"]["schedule"]["pause_status"]
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_dbt_tasks_build_their_own_target(target):
+    resolved = resolve(target)
+    found = tasks(resolved, "dbt_task")
+    assert found
+    for key, task, source in found:
+        dbt = task["dbt_task"]
+        commands = [shlex.split(command) for command in dbt["commands"]]
+        assert all(c[0] == "dbt" and c[c.index("--target") + 1] == target for c in commands), key
+        # Own profiles: the task then takes neither warehouse_id nor catalog.
+        assert not {"warehouse_id", "catalog"} & set(dbt), key
+        project = REPO / relative(source, dbt["project_directory"])
+        assert (project / "dbt_project.yml").is_file()
+        profiles = yaml.safe_load(
+            (project / dbt["profiles_directory"] / "profiles.yml").read_text()
+        )
+        assert profiles["smartwatch_lakehouse"]["outputs"][target]["type"] == "databricks"
+        packages = {lib["pypi"]["package"] for lib in task["libraries"] if "pypi" in lib}
+        # the pins of pyproject.toml, the one place versions are chosen
+        local = project_metadata()["optional-dependencies"]["local"]
+        pinned = {p for p in local if p.startswith("dbt-")}
+        assert packages == {p for p in pinned if p.split("==")[0] in DBT_ON_DATABRICKS}, key
+        # The environment the Databricks profile reads.
+        [cluster] = [
+            c["new_cluster"]
+            for c in resolved.jobs[key]["job_clusters"]
+            if c["job_cluster_key"] == task["job_cluster_key"]
+        ]
+        env = cluster["spark_env_vars"]
+        assert env["DATABRICKS_CATALOG"] == f"smartwatch_{target}"
+        assert env["DATABRICKS_HTTP_PATH"] == f"/sql/1.0/warehouses/{SUPPLIED['warehouse_id']}"
+        assert env["DATABRICKS_HOST"] == "${workspace.host}"
+
+
+def test_databricks_profile_takes_the_token_the_dbt_task_injects():
+    profiles = yaml.safe_load((REPO / "profiles" / "profiles.yml").read_text())
+    outputs = profiles["smartwatch_lakehouse"]["outputs"]
+
+    def render(template: str, env: dict[str, str]) -> str:
+        return Template(template).render(env_var=lambda name, default=None: env.get(name, default))
+
+    for target in TARGETS:
+        token = outputs[target]["token"]
+        assert render(token, {"DBT_ACCESS_TOKEN": "<injected>"}) == "<injected>"
+        both = {"DATABRICKS_TOKEN": "<given>", "DBT_ACCESS_TOKEN": "<injected>"}
+        assert render(token, both) == "<given>"
+        assert render(outputs[target]["catalog"], {}) == f"smartwatch_{target}"
