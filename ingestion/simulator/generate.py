@@ -14,6 +14,8 @@ import zlib
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
+from ingestion.settings import Topics
+
 DAY = 86_400.0
 FIRST_NAMES = [
     "Ada",
@@ -80,9 +82,8 @@ class SimulationConfig:
     workout_minutes: tuple[int, int] = (20, 60)
     resting_interval_s: int = 900
     anomalies: bool = False
-    topics: dict[str, str] = field(
-        default_factory=lambda: {t: t for t in ("user_info", "bpm", "workout", "gym_login")}
-    )
+    #: Contract topic -> the name it is published under (default: the ingester's defaults).
+    topics: dict[str, str] = field(default_factory=lambda: Topics().model_dump())
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,13 @@ identifiers in gold, PII tagged and masked in silver, grants per layer on Databr
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import yaml
 
 from ingestion.dbt import PROFILES_DIR, run_dbt
+from ingestion.settings import REPO_ROOT
 from tests.python.support.bundle import GROUPS
 from tests.python.support.scenario import scenario_settings
 
@@ -102,3 +104,19 @@ def test_profiles_read_credentials_from_the_environment_only():
         for key in ("token", "password", "client_secret", "host", "http_path"):
             if key in output:
                 assert str(output[key]).startswith("{{ env_var("), f"{name}.{key} is a literal"
+
+
+def test_the_docs_site_shows_the_contracts_rules_word_for_word(manifests):
+    """Each rule of docs/contract.md is the doc block ``rule_N``, and the models cite them."""
+    contract = (REPO_ROOT / "docs" / "contract.md").read_text()
+    rules = dict(re.findall(r'(?m)^(\d+)\. (<a id="rule-\1"></a>.*?)\n\n', contract + "\n\n", re.S))
+    docs = manifests["local"]["docs"]
+    for number, text in rules.items():
+        block = docs[f"doc.smartwatch_lakehouse.rule_{number}"]["block_contents"]
+        assert block.startswith(f"{number}. {text}"), number
+    cited = {
+        int(n)
+        for node in [*manifests["local"]["nodes"].values(), *manifests["local"]["sources"].values()]
+        for n in re.findall(r'<a id="rule-(\d+)"></a>', node.get("description") or "")
+    }
+    assert {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 14} <= cited
