@@ -110,6 +110,8 @@ def test_the_docs_site_shows_the_contracts_rules_word_for_word(manifests):
     """Each rule of docs/contract.md is the doc block ``rule_N``, and the models cite them."""
     contract = (REPO_ROOT / "docs" / "contract.md").read_text()
     rules = dict(re.findall(r'(?m)^(\d+)\. (<a id="rule-\1"></a>.*?)\n\n', contract + "\n\n", re.S))
+    anchored = re.findall(r'<a id="rule-(\d+)"></a>\*\*', contract)
+    assert anchored and sorted(rules, key=int) == anchored, "every anchored rule was read"
     docs = manifests["local"]["docs"]
     for number, text in rules.items():
         block = docs[f"doc.smartwatch_lakehouse.rule_{number}"]["block_contents"]
