@@ -32,10 +32,12 @@ system-deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
 
-$(STAMP): pyproject.toml
+# Two projects, both editable: the ingester and simulator (the wheel of the Databricks jobs, with
+# the pinned local stack as extras) and the local tooling in tooling/ (the lakehouse command).
+$(STAMP): pyproject.toml tooling/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[local,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[local,dev]' -e ./tooling
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -48,9 +50,9 @@ bench: system-deps $(STAMP)
 	$(BIN)/lakehouse bench
 
 lint: $(STAMP)
-	$(BIN)/ruff check ingestion tests
-	$(BIN)/ruff format --check ingestion tests
+	$(BIN)/ruff check ingestion simulator tooling tests
+	$(BIN)/ruff format --check ingestion simulator tooling tests
 	$(BIN)/sqlfluff lint models macros snapshots
 
 clean:
-	rm -rf .lakehouse target logs build dist *.egg-info
+	rm -rf .lakehouse target logs build dist *.egg-info tooling/build tooling/*.egg-info

@@ -184,12 +184,11 @@ def coordinate_bound(coordinates: list[Coordinates]) -> Column:
     """Condition on bronze rows (alias ``t``) that holds for every row sharing a ``record_id``
     with a batch, from the batch's ``(topic, partition, min offset, max offset)`` groups.
 
-    ``record_id`` starts with the record's coordinates (rule 1), and a line that is not a Kafka
-    record is keyed by its file and content, so a matching row has the same topic, partition and
-    offset as the batch row: the condition is exact, and literal, so Delta skips by file
-    statistics. A batch with very many groups (an unusual export) is bounded by its whole offset
-    range, nulls included.
-    """
+    ``record_id`` starts with the record's coordinates ([rule 1](docs/contract.md#rule-1)), and a
+    line that is not a Kafka record is keyed by its file and content, so a matching row has the same
+    topic, partition and offset as the batch row: the condition is exact, and literal, so Delta
+    skips by file statistics. A batch with very many groups (an unusual export) is bounded by its
+    whole offset range, nulls included."""
     if len(coordinates) > MAX_BOUND_GROUPS:
         offsets = [o for _, _, low, high in coordinates for o in (low, high) if o is not None]
         if not offsets:

@@ -219,7 +219,7 @@ def ingest_continuously(
         _Supervised(s, landing.start(s, settings, once=False))
         for s in streams(spark, settings, kafka=kafka)
     ]
-    interval = _seconds(settings.trigger_interval)
+    interval = settings.trigger_seconds
     next_poll = time.monotonic()
     try:
         while not stop.is_set():
@@ -254,9 +254,3 @@ def stop_between_batches(query: StreamingQuery, timeout: float = 120.0) -> None:
     while query.isActive and query.status.get("isTriggerActive") and time.monotonic() < deadline:
         time.sleep(0.2)
     query.stop()
-
-
-def _seconds(interval: str) -> float:
-    amount, _, unit = interval.partition(" ")
-    factor = {"second": 1, "minute": 60, "hour": 3600}[unit.rstrip("s") or "second"]
-    return float(amount) * factor

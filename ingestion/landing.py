@@ -36,7 +36,8 @@ from ingestion.transform import (
 
 log = logging.getLogger(__name__)
 
-#: File names each landing folder loads (rule 1): JSON lines, plain or gzip-compressed.
+#: File names each landing folder loads ([rule 1](docs/contract.md#rule-1)): JSON lines, plain or
+#: gzip-compressed.
 KAFKA_FILE_PATTERNS = ("*.json", "*.jsonl", "*.json.gz", "*.jsonl.gz")
 REGISTRATION_FILE_PATTERNS = ("*.csv", "*.csv.gz")
 #: Spark's file source skips a file older than the newest seen minus ``maxFileAge`` (7 days by

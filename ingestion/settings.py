@@ -9,6 +9,7 @@ variables prefixed ``LAKEHOUSE_``, an optional TOML file (``--config`` or
 from __future__ import annotations
 
 import os
+import re
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,8 +25,9 @@ from pydantic_settings import (
 if TYPE_CHECKING:
     from ingestion.bronze import BronzeTable
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_HOME = REPO_ROOT / ".lakehouse"
+#: A stream trigger interval as Spark reads it: a number and a unit (`10 seconds`, `1 minute`).
+INTERVAL = re.compile(r"(\d+)\s*(second|minute|hour)s?")
+UNIT_SECONDS = {"second": 1, "minute": 60, "hour": 3600}
 
 
 class Env(StrEnum):
@@ -54,7 +56,11 @@ class Settings(BaseSettings):
     )
 
     env: Env = Env.DEV
-    home: Path = Field(default=DEFAULT_HOME, description="Root of every environment's local state.")
+    home: Path = Field(
+        default_factory=lambda: Path.cwd() / ".lakehouse",
+        description="Root of every environment's state (default: .lakehouse/ in the working "
+        "directory; a job passes its volume).",
+    )
     config_file: Path | None = Field(default=None, description="Optional TOML settings file.")
 
     # Sources
@@ -97,7 +103,9 @@ class Settings(BaseSettings):
     # Streaming
     max_files_per_trigger: int = Field(default=100, gt=0)
     max_offsets_per_trigger: int = Field(default=200_000, gt=0)
-    trigger_interval: str = "10 seconds"
+    trigger_interval: str = Field(
+        default="10 seconds", description="Micro-batch interval of the streams, e.g. `30 seconds`."
+    )
     stream_restart_attempts: int = Field(
         default=5, ge=0, description="Restarts of a failing stream before the ingester gives up."
     )
@@ -108,13 +116,20 @@ class Settings(BaseSettings):
     shuffle_partitions: int = Field(default=4, gt=0)
     driver_memory: str = "4g"
 
-    # dbt
-    dbt_target: str = "local"
-
     @field_validator("home", "landing_dir", "config_file", mode="after")
     @classmethod
     def _absolute(cls, value: Path | None) -> Path | None:
         return value.expanduser().resolve() if value is not None else None
+
+    @field_validator("trigger_interval", mode="after")
+    @classmethod
+    def _interval(cls, value: str) -> str:
+        if not INTERVAL.fullmatch(value.strip()):
+            raise ValueError(
+                f"{value!r} is not an interval: write a number and a unit, "
+                "e.g. '10 seconds', '1 minute' or '2 hours'"
+            )
+        return value.strip()
 
     @classmethod
     def settings_customise_sources(
@@ -129,6 +144,12 @@ class Settings(BaseSettings):
         path = given or os.environ.get("LAKEHOUSE_CONFIG_FILE")
         toml = TomlConfigSettingsSource(settings_cls, toml_file=Path(path) if path else None)
         return (init_settings, env_settings, toml)
+
+    @property
+    def trigger_seconds(self) -> float:
+        """The trigger interval in seconds."""
+        amount, unit = INTERVAL.fullmatch(self.trigger_interval).groups()
+        return float(amount) * UNIT_SECONDS[unit]
 
     # Derived locations -------------------------------------------------------------------------
     @property
@@ -189,10 +210,6 @@ class Settings(BaseSettings):
         if self.kafka_sasl_jaas_config is not None:
             options["kafka.sasl.jaas.config"] = self.kafka_sasl_jaas_config.get_secret_value()
         return options
-
-    def dbt_env(self) -> dict[str, str]:
-        """Environment variables through which profiles/profiles.yml finds this environment."""
-        return {"LAKEHOUSE_HOME": str(self.home), "LAKEHOUSE_ENV": self.env.value}
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -103,7 +103,8 @@ def content_hash(key: Column, value: Column) -> Column:
 def record_id(
     topic: Column, partition: Column, offset: Column, key: Column, value: Column
 ) -> Column:
-    """A Kafka record's identity (rule 1): ``topic/partition/offset/<content hash>``.
+    """A Kafka record's identity ([rule 1](docs/contract.md#rule-1)):
+    ``topic/partition/offset/<content hash>``.
 
     The same coordinates with the same key and value are one record; with another key or value
     (an exporter reusing offsets, a topic re-created) another record.

@@ -11,15 +11,9 @@
 -- so dbt-spark and dbt-databricks record it the same way
 select
     user_id,
-    first_name,
-    last_name,
-    dob,
-    sex,
-    gender,
-    street_address,
-    city,
-    state,
-    zip,
+    {%- for column in profile_columns() %}
+    {{ column }},
+    {%- endfor %}
     valid_from as updated_at,
     is_deleted
 from {{ ref('user_profile_history') }}

@@ -45,7 +45,7 @@ renamed as (
 
     where topic is null
         or topic not in (
-            {%- for name in var('topics').values() %}
+            {%- for name in topic_names().values() %}
             '{{ name }}'{{ ',' if not loop.last }}
             {%- endfor %}
         )

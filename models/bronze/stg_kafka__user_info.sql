@@ -31,26 +31,39 @@ renamed as (
         try_variant_get(payload, '$.address.zip', 'string') as zip,
 
         ---------- quality
-        {{ json_rejection_reason('payload', [
-            ['user_id', 'integer', true],
-            ['update_type', 'string', true],
-            ['timestamp', 'epoch', true],
-            ['dob', 'string', false],
-            ['first_name', 'string', false],
-            ['last_name', 'string', false],
-            ['sex', 'string', false],
-            ['gender', 'string', false],
-            ['address', 'object', false],
-            ['address.street_address', 'string', false],
-            ['address.city', 'string', false],
-            ['address.state', 'string', false],
-            ['address.zip', 'string_or_integer', false],
-        ], [
-            ["try_variant_get(payload, '$.update_type', 'string') not in ('new', 'update', 'delete')",
-             "concat('unknown update_type ', try_variant_get(payload, '$.update_type', 'string'))"],
-            ["try_variant_get(payload, '$.dob', 'string') is not null and try_to_timestamp(try_variant_get(payload, '$.dob', 'string'), 'MM/dd/yyyy') is null",
-             "concat('dob is not a MM/dd/yyyy date: ', try_variant_get(payload, '$.dob', 'string'))"],
-        ]) }} as rejection_reason
+        coalesce(
+            {{ json_rejection_reason('payload', [
+                ['user_id', 'integer', true],
+                ['update_type', 'string', true],
+                ['timestamp', 'epoch', true],
+                ['dob', 'string', false],
+                ['first_name', 'string', false],
+                ['last_name', 'string', false],
+                ['sex', 'string', false],
+                ['gender', 'string', false],
+                ['address', 'object', false],
+                ['address.street_address', 'string', false],
+                ['address.city', 'string', false],
+                ['address.state', 'string', false],
+                ['address.zip', 'string_or_integer', false],
+            ]) }},
+            case
+                when try_variant_get(payload, '$.update_type', 'string')
+                    not in ('new', 'update', 'delete')
+                    then concat(
+                            'unknown update_type ',
+                            try_variant_get(payload, '$.update_type', 'string')
+                        )
+                when try_variant_get(payload, '$.dob', 'string') is not null
+                    and try_to_timestamp(
+                        try_variant_get(payload, '$.dob', 'string'), 'MM/dd/yyyy'
+                    ) is null
+                    then concat(
+                            'dob is not a MM/dd/yyyy date: ',
+                            try_variant_get(payload, '$.dob', 'string')
+                        )
+            end
+        ) as rejection_reason
 
     from source
 

@@ -20,16 +20,19 @@ renamed as (
         {{ json_epoch('payload', 'timestamp') }} as event_at,
 
         ---------- quality
-        {{ json_rejection_reason('payload', [
-            ['user_id', 'integer', true],
-            ['workout_id', 'integer', true],
-            ['session_id', 'integer', true],
-            ['action', 'string', true],
-            ['timestamp', 'epoch', true],
-        ], [
-            ["try_variant_get(payload, '$.action', 'string') not in ('start', 'stop')",
-             "concat('unknown action ', try_variant_get(payload, '$.action', 'string'))"],
-        ]) }} as rejection_reason
+        coalesce(
+            {{ json_rejection_reason('payload', [
+                ['user_id', 'integer', true],
+                ['workout_id', 'integer', true],
+                ['session_id', 'integer', true],
+                ['action', 'string', true],
+                ['timestamp', 'epoch', true],
+            ]) }},
+            case
+                when try_variant_get(payload, '$.action', 'string') not in ('start', 'stop')
+                    then concat('unknown action ', try_variant_get(payload, '$.action', 'string'))
+            end
+        ) as rejection_reason
 
     from source
 

@@ -21,7 +21,8 @@ completed as (
 
 members as (
 
-    -- rule 5 at login: the MAC address's latest registration at or before the login
+    -- [rule 5](docs/contract.md#rule-5) at login: the MAC address's latest registration at or
+    -- before the login
     select
         visits.*,
         assignments.user_id
@@ -33,7 +34,8 @@ members as (
 
 )
 
--- rule 9: each closed visit with each completed workout its member started during it
+-- [rule 9](docs/contract.md#rule-9): each closed visit with each completed workout its member
+-- started during it
 select
     to_date(members.login) as date,
     members.gym,

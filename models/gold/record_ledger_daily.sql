@@ -1,5 +1,5 @@
-{#- Rule 14 for consumers and the on-call engineer: what became of the records that reached
-    bronze each day, per source and topic. -#}
+{#- [Rule 14](docs/contract.md#rule-14) for consumers and the on-call engineer: what became of the
+    records that reached bronze each day, per source and topic. -#}
 with
 
 ledger as (

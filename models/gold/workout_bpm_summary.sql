@@ -29,8 +29,8 @@ summaries as (
 
 )
 
--- rule 10: one row per completed workout with a valid reading; demographics from the current
--- profile, the age bin on the UTC date the workout started
+-- [rule 10](docs/contract.md#rule-10): one row per completed workout with a valid reading;
+-- demographics from the current profile, the age bin on the UTC date the workout started
 select
     summaries.user_id,
     summaries.workout_id,

@@ -85,8 +85,8 @@ next_start as (
 
 paired as (
 
-    -- rule 6: completed by the first stop strictly after the start, at most
-    -- var('workout_max_hours') later, with no other start strictly between them
+    -- [rule 6](docs/contract.md#rule-6): completed by the first stop strictly after the start, at
+    -- most var('workout_max_hours') later, with no other start strictly between them
     select
         first_stop.user_id,
         first_stop.workout_id,

@@ -1,7 +1,8 @@
 {{ config(materialized='view') }}
 
--- rule 5: a device (and its MAC address) belongs, at any time, to the user of its latest
--- registration at or before that time; times before its first registration belong to the first.
+-- [rule 5](docs/contract.md#rule-5): a device (and its MAC address) belongs, at any time, to the
+-- user of its latest registration at or before that time; times before its first registration
+-- belong to the first.
 with
 
 users as (

@@ -48,7 +48,8 @@ candidates as (
 
 )
 
--- rule 9: one row per visit; logout is the largest non-null logout received
+-- [rule 9](docs/contract.md#rule-9): one row per visit; logout is the largest non-null logout
+-- received
 select
     mac_address,
     gym,

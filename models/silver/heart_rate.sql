@@ -54,8 +54,9 @@ candidates as (
 
 latest as (
 
-    -- rule 4: the later (partition, offset) of one (device_id, measured_at) wins; of records
-    -- sharing coordinates (rule 1), the greater record_id
+    -- [rule 4](docs/contract.md#rule-4): the later (partition, offset) of one (device_id,
+    -- measured_at) wins; of records sharing coordinates ([rule 1](docs/contract.md#rule-1)), the
+    -- greater record_id
     select
         *,
         row_number() over (

@@ -5,10 +5,10 @@
     post_hook="{{ record_consumed_versions() }}",
 ) }}
 
-{#- Rule 14: every bronze record in exactly one disposition. Each run disposes of the bronze
-    records committed since the last one, as far as every silver model that reads bronze has
-    read it (records committed since wait for the next build), and disposes again of the
-    records the ledger holds that compete with them: the same silver key (a later state may
+{#- [Rule 14](docs/contract.md#rule-14): every bronze record in exactly one disposition. Each run
+    disposes of the bronze records committed since the last one, as far as every silver model that
+    reads bronze has read it (records committed since wait for the next build), and disposes again
+    of the records the ledger holds that compete with them: the same silver key (a later state may
     supersede an accepted one) or the same coordinates (a conflict). The cost follows the new
     records and the keys they touch, not the ledger's size. -#}
 {%- set kafka_readers = [
@@ -38,8 +38,8 @@ with
 new_records as (
 
     -- `content` tells a duplicate (the same content as the record kept) from a superseded
-    -- record: a Kafka record's content hash (the last part of its identity, rule 1), a
-    -- hash of a registration's fields
+    -- record: a Kafka record's content hash (the last part of its identity,
+    -- [rule 1](docs/contract.md#rule-1)), a hash of a registration's fields
     select
         record_id,
         source,
@@ -79,7 +79,10 @@ new_records as (
 
 ),
 
----------- the silver key each new record competes for (rules 2, 3, 4, 6, 9)
+---------- the silver key each new record competes for
+-- ([rule 2](docs/contract.md#rule-2), [rule 3](docs/contract.md#rule-3),
+-- [rule 4](docs/contract.md#rule-4), [rule 6](docs/contract.md#rule-6),
+-- [rule 9](docs/contract.md#rule-9))
 
 new_keys as (
 
@@ -117,7 +120,7 @@ new_keys as (
     -- noqa: enable=LT02
 
     -- every scan of a visit counts toward it (logout: the largest received); byte-identical
-    -- scans (rule 2) share a key, their content
+    -- scans ([rule 2](docs/contract.md#rule-2)) share a key, their content
     select
         scans.record_id,
         'gym_logs' as silver_table,
@@ -135,7 +138,8 @@ new_keys as (
 
     union all
 
-    -- rule 2: a registration repeated counts once; the users row of its key says which
+    -- [rule 2](docs/contract.md#rule-2): a registration repeated counts once; the users row of its
+    -- key says which
     select
         regs.record_id,
         'users' as silver_table,

@@ -13,7 +13,7 @@
     graph_relation('registrations', 'bronze'), where="channel = 'database'"
 ) %}
 
--- rule 11: every record kept out of silver, once, with the reason
+-- [rule 11](docs/contract.md#rule-11): every record kept out of silver, once, with the reason
 with
 
 rejected as (

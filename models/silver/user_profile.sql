@@ -26,7 +26,8 @@ touched_users as (
 
 latest as (
 
-    -- rule 3: a user's state is their latest event; a delete removes the user
+    -- [rule 3](docs/contract.md#rule-3): a user's state is their latest event; a delete removes the
+    -- user
     select history.*
     from history
     left semi join touched_users
@@ -37,15 +38,9 @@ latest as (
 
 select
     user_id,
-    first_name,
-    last_name,
-    dob,
-    sex,
-    gender,
-    street_address,
-    city,
-    state,
-    zip,
+    {%- for column in profile_columns() %}
+    {{ column }},
+    {%- endfor %}
     valid_from as updated_at,
     ingested_at,
     is_deleted as is_removed

@@ -5,9 +5,7 @@
     post_hook=["{{ enable_row_tracking() }}", "{{ record_consumed_versions() }}"],
 ) }}
 
-{%- set profile_columns = [
-    'first_name', 'last_name', 'dob', 'sex', 'gender', 'street_address', 'city', 'state', 'zip',
-] %}
+{%- set profile_columns = profile_columns() %}
 
 with
 
@@ -58,9 +56,9 @@ events as (
 
 ordered as (
 
-    -- rule 3: order by timestamp, then partition, then offset; of events sharing a timestamp
-    -- the last one is the state from that instant; of records sharing coordinates (rule 1), the
-    -- greater record_id
+    -- [rule 3](docs/contract.md#rule-3): order by timestamp, then partition, then offset; of events
+    -- sharing a timestamp the last one is the state from that instant; of records sharing
+    -- coordinates ([rule 1](docs/contract.md#rule-1)), the greater record_id
     select
         *,
         row_number() over (

@@ -5,9 +5,9 @@
     post_hook=["{{ enable_row_tracking() }}", "{{ record_consumed_versions() }}"],
 ) }}
 
--- rule 2: a registration repeated (in one export, in later exports, twice in the database or in
--- both channels) counts once; of rows that disagree on the user or MAC address, the smallest
--- (user_id, mac_address) wins, whichever build met it first
+-- [rule 2](docs/contract.md#rule-2): a registration repeated (in one export, in later exports,
+-- twice in the database or in both channels) counts once; of rows that disagree on the user or MAC
+-- address, the smallest (user_id, mac_address) wins, whichever build met it first
 with
 
 new_registrations as (

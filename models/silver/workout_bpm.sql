@@ -103,7 +103,8 @@ touched_completed as (
 
 {{ touched_workouts }},
 
----------- rules 5 and 7, for the touched workouts
+---------- [rule 5](docs/contract.md#rule-5) and [rule 7](docs/contract.md#rule-7), for the touched
+---------- workouts
 
 recomputed as (
 

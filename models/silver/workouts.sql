@@ -60,8 +60,8 @@ candidates as (
 
 ranked as (
 
-    -- rule 6: identical start or stop events collapse into the first by (partition, offset),
-    -- whatever order they arrive in
+    -- [rule 6](docs/contract.md#rule-6): identical start or stop events collapse into the first by
+    -- (partition, offset), whatever order they arrive in
     select
         *,
         row_number() over (

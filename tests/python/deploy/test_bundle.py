@@ -12,7 +12,7 @@ import yaml
 from databricks.bundles.jobs import Job
 from jinja2 import Template
 
-from ingestion.settings import REPO_ROOT as REPO
+from lakehouse.project import REPO_ROOT as REPO
 from tests.python.support.bundle import (
     DBT_ON_DATABRICKS,
     GROUPS,
@@ -161,7 +161,7 @@ def test_only_prod_runs_unattended_and_one_ingester_mode_at_a_time():
 
 def test_the_hourly_build_tests_recent_rows_and_a_daily_job_tests_all():
     """The hourly build's data tests read the rows of the last hours (the variable of
-    macros/test_window.sql); every test on every row runs daily."""
+    macros/testing/get_where_subquery.sql); every test on every row runs daily."""
     jobs = resolve("prod").jobs
     (hourly,) = jobs["dbt_build"]["tasks"][0]["dbt_task"]["commands"]
     build = shlex.split(hourly)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from ingestion.settings import REPO_ROOT as REPO
+from lakehouse.project import REPO_ROOT as REPO
 from tests.python.support.bundle import (
     load_bundle,
     variables_of,

@@ -1,5 +1,6 @@
 """The dbt project parses for every target (offline), and its governance rules hold: no direct
-identifiers in gold, PII tagged and masked in silver, grants per layer on Databricks only."""
+identifiers in gold, PII tagged and masked in silver, grants per layer on Databricks only, every
+macro documented."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ import re
 import pytest
 import yaml
 
-from ingestion.dbt import PROFILES_DIR, run_dbt
-from ingestion.settings import REPO_ROOT
+from lakehouse.dbt import PROFILES_DIR, run_dbt
+from lakehouse.project import REPO_ROOT
 from tests.python.support.bundle import GROUPS
 from tests.python.support.scenario import scenario_settings
 
@@ -75,23 +76,63 @@ def test_raw_payloads_in_silver_are_masked_too(manifests):
     assert rejected["columns"]["value"]["meta"].get("pii") is True
 
 
+def rendered_statements(manifest: dict, macro: str, groups: dict[str, str]) -> list[str]:
+    """The statements a Databricks macro runs, rendered with jinja2 outside dbt: ``var`` gives the
+    group names, ``run_query`` records each statement (whitespace collapsed)."""
+    from types import SimpleNamespace
+
+    from jinja2 import Environment
+
+    [definition] = [m for m in manifest["macros"].values() if m["name"] == macro]
+    ran: list[str] = []
+    environment = Environment(extensions=["jinja2.ext.do"])
+    environment.globals.update(
+        var=lambda name: groups[name],
+        target=SimpleNamespace(catalog="smartwatch_prod"),
+        execute=True,
+        run_query=lambda sql: ran.append(" ".join(sql.split())),
+    )
+    environment.from_string(definition["macro_sql"] + "{{ " + macro + "() }}").render()
+    return ran
+
+
 def test_grants_per_layer_on_databricks(manifests):
-    expected = {
-        "bronze": {"select": [GROUPS["engineers"]]},
-        "silver": {"select": [GROUPS["engineers"]], "modify": [GROUPS["engineers"]]},
-        "gold": {"select": [GROUPS["analysts"], GROUPS["engineers"]]},
-    }
-    for target in ("dev", "test", "prod"):
-        for node in nodes(manifests[target], "model", "snapshot"):
-            assert node["config"]["grants"] == expected[layer(node)], (target, node["name"])
+    engineers, analysts = "`eng`", "`ana`"
+    groups = {"engineers_group": "eng", "analysts_group": "ana"}
+    ran = rendered_statements(manifests["prod"], "databricks__grant_schema_privileges", groups)
+    catalog = "smartwatch_prod"
+    assert sorted(ran) == sorted(
+        [
+            f"grant use catalog on catalog {catalog} to {engineers}",
+            f"grant use catalog on catalog {catalog} to {analysts}",
+            f"grant use schema, select, modify on schema {catalog}.bronze to {engineers}",
+            f"grant use schema, select, modify on schema {catalog}.silver to {engineers}",
+            f"grant use schema, select on schema {catalog}.gold to {engineers}",
+            f"grant use schema, select on schema {catalog}.gold to {analysts}",
+        ]
+    )
     hooks = {n["name"]: n for n in nodes(manifests["prod"], "operation")}
     assert any("grant_schema_privileges" in h["raw_code"] for h in hooks.values())
     assert any("create_pii_mask_functions" in h["raw_code"] for h in hooks.values())
 
 
-def test_grants_are_skipped_on_the_local_target(manifests):
+def test_the_default_groups_are_the_bundles(manifests):
+    """Outside the bundle (an engineer's own `dbt build --target prod`), dbt grants to the groups
+    the bundle names by default."""
+    project = yaml.safe_load((REPO_ROOT / "dbt_project.yml").read_text())
+    for role, group in GROUPS.items():
+        assert f"'{group}')" in project["vars"][f"{role}_group"]
+
+
+def test_the_local_target_grants_nothing(manifests):
     for node in nodes(manifests["local"], "model", "snapshot"):
         assert node["config"]["grants"] == {}, node["name"]
+    [default] = [
+        m
+        for m in manifests["local"]["macros"].values()
+        if m["name"] == "default__grant_schema_privileges"
+    ]
+    assert "run_query" not in default["macro_sql"]
 
 
 def test_profiles_read_credentials_from_the_environment_only():
@@ -122,3 +163,45 @@ def test_the_docs_site_shows_the_contracts_rules_word_for_word(manifests):
         for n in re.findall(r'<a id="rule-(\d+)"></a>', node.get("description") or "")
     }
     assert {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 14} <= cited
+
+
+def signature(macro_sql: str) -> list[str]:
+    """Parameter names of a macro (or generic test) from its definition."""
+    found = re.match(r"\{%-?\s*(?:macro|test)\s+\w+\((.*?)\)\s*-?%\}", macro_sql, re.S)
+    assert found, macro_sql[:80]
+    return [part.split("=")[0].strip() for part in found.group(1).split(",") if part.strip()]
+
+
+def test_every_macro_is_documented_with_its_arguments(manifests):
+    """_macros.yml describes each of the project's macros and generic tests, and names their
+    arguments in the order the definition takes them."""
+    own = [
+        m
+        for m in manifests["local"]["macros"].values()
+        if m["package_name"] == "smartwatch_lakehouse"
+    ]
+    assert own
+    undocumented = sorted(m["name"] for m in own if not m["description"].strip())
+    mismatched = {
+        m["name"]: ([a["name"] for a in m["arguments"]], signature(m["macro_sql"]))
+        for m in own
+        if [a["name"] for a in m["arguments"]] != signature(m["macro_sql"])
+    }
+    assert undocumented == []
+    assert mismatched == {}
+
+
+def test_one_macro_family_per_file(manifests):
+    """A macro file holds one macro with its dispatch implementations (and private helpers named
+    after it)."""
+    by_file: dict[str, set[str]] = {}
+    for m in manifests["local"]["macros"].values():
+        if m["package_name"] == "smartwatch_lakehouse":
+            family = re.sub(r"^(default|spark|databricks)__", "", m["name"])
+            by_file.setdefault(m["original_file_path"], set()).add(family)
+    crowded = {
+        path: sorted(families)
+        for path, families in by_file.items()
+        if len({f for f in families if not any(f.startswith(g + "_") for g in families)}) > 1
+    }
+    assert crowded == {}

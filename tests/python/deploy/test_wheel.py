@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
+import zipfile
 from pathlib import Path
 
 import pytest
 
-from ingestion.settings import REPO_ROOT as REPO
+from lakehouse.project import REPO_ROOT as REPO
 from tests.python.support.bundle import (
     TARGETS,
     load_bundle,
@@ -62,17 +66,93 @@ def test_lakehouse_ingest_accepts_every_parameter_the_bundle_passes(target):
 
 
 def test_lakehouse_simulate_accepts_the_integration_tests_parameters(monkeypatch):
-    import ingestion.cli
+    import simulator.cli
 
     [(_, task, _)] = [
         found
         for found in tasks(resolve("test"), "python_wheel_task")
-        if found[1]["python_wheel_task"]["entry_point"] == "lakehouse"
+        if found[1]["python_wheel_task"]["entry_point"] == "lakehouse-simulate"
     ]
-    parameters = task["python_wheel_task"]["parameters"]
     seen = {}
-    command = ingestion.cli.cli.commands[parameters[parameters.index("simulate")]]
-    monkeypatch.setattr(command, "callback", lambda **kwargs: seen.update(kwargs))
-    ingestion.cli.cli.main(parameters, prog_name="lakehouse", standalone_mode=False)
-    assert seen["landing_dir"] == Path("/Volumes/smartwatch_test/ingestion/landing")
+    monkeypatch.setattr(
+        simulator.cli, "simulate", lambda settings, **options: seen.update(options, of=settings)
+    )
+    simulator.cli.command.main(
+        task["python_wheel_task"]["parameters"],
+        prog_name="lakehouse-simulate",
+        standalone_mode=False,
+    )
+    assert seen["of"].env == "test"
+    assert seen["of"].home == Path("/Volumes/smartwatch_test/ingestion/state")
+    assert seen["of"].landing == Path("/Volumes/smartwatch_test/ingestion/landing")
     assert seen["anomalies"] is False
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    """The wheel as the bundle builds it (``python -m build --wheel``), in a temporary folder."""
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(REPO)],
+        check=True,
+        capture_output=True,
+    )
+    [built] = out.glob("*.whl")
+    return built
+
+
+def test_the_wheel_holds_the_runtime_and_the_simulator_only(wheel):
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        [entry_points] = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
+        scripts = archive.read(entry_points).decode()
+    packages = {
+        name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")
+    }
+    assert packages == {"ingestion", "simulator"}
+    assert "ingestion/conf/log4j2.properties" in names
+    assert re.findall(r"^(\S+) = ", scripts, re.M) == ["lakehouse-ingest", "lakehouse-simulate"]
+
+
+def test_the_installed_wheels_entry_points_run_and_keep_state_out_of_site_packages(wheel, tmp_path):
+    target = tmp_path / "site"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--target",
+            str(target),
+            str(wheel),
+        ],
+        check=True,
+    )
+    work = tmp_path / "work"
+    work.mkdir()
+    probe = (
+        "import ingestion, simulator.cli, ingestion.job, ingestion.settings as s;"
+        "print(ingestion.__file__); print(simulator.cli.__file__);"
+        "print(s.load_settings().home)"
+    )
+    environment = {**os.environ, "PYTHONPATH": str(target)}
+    environment.pop("LAKEHOUSE_HOME", None)
+    shown = subprocess.run(
+        [sys.executable, "-c", probe], cwd=work, env=environment, capture_output=True, text=True
+    )
+    assert shown.returncode == 0, shown.stderr
+    package, simulator_module, home = shown.stdout.split()
+    assert Path(package).is_relative_to(target) and Path(simulator_module).is_relative_to(target)
+    assert Path(home) == work / ".lakehouse"
+    for module, entry in (("ingestion.job", "main()"), ("simulator.cli", "main()")):
+        helped = subprocess.run(
+            [sys.executable, "-c", f"from {module} import main; {entry}", "--help"],
+            cwd=work,
+            env=environment,
+            capture_output=True,
+            text=True,
+        )
+        assert helped.returncode == 0, helped.stderr
+        assert "--env" in helped.stdout and "--landing" in helped.stdout

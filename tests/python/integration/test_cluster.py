@@ -21,7 +21,7 @@ from pathlib import Path
 import pyspark
 import pytest
 
-from ingestion.settings import REPO_ROOT
+from lakehouse.project import REPO_ROOT
 from tests.python.support.corpus import assert_contract_outcome, build_corpus, run_corpus
 from tests.python.support.tables import load, read_all
 

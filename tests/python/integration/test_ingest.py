@@ -12,9 +12,9 @@ from pyspark.sql import types as T
 from ingestion.bronze import PROPERTIES, BronzeTable, column_ddl, ensure_table, insert_new
 from ingestion.errors import LakehouseError
 from ingestion.ingest import ingest_once
-from ingestion.simulator import SimulationConfig, generate
-from ingestion.simulator.write import write_wave
 from ingestion.transform import REGISTRATIONS_SCHEMA
+from simulator import SimulationConfig, generate
+from simulator.write import write_wave
 from tests.python.support.landed import (
     TABLES,
     assert_bronze_matches,

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from ingestion import broker
 from ingestion.errors import LakehouseError
 from ingestion.ingest import ingest_once
-from ingestion.simulator import SimulationConfig, generate
-from ingestion.simulator.produce import publish
+from lakehouse import broker
+from simulator import SimulationConfig, generate
+from simulator.produce import publish
 from tests.python.support.landed import crash_after_second_batch, expected_records, landed_records
 from tests.python.support.scenario import scenario_settings
-from tests.python.support.servers import free_port, start_broker
+from tests.python.support.servers import free_port
 from tests.python.support.truth import Truth
 
 CONFIG = SimulationConfig(
@@ -32,7 +32,7 @@ def kafka_broker(tmp_path_factory):
         tmp_path_factory.mktemp("broker"),
         kafka_bootstrap_servers=f"127.0.0.1:{free_port(pairs=True)}",
     )
-    local = start_broker(settings)
+    local = broker.serve(settings)
     yield local
     broker.stop(local)
 

@@ -4,6 +4,7 @@ row for row with the independent oracle's result from the simulator's ground tru
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -11,13 +12,13 @@ from pathlib import Path
 import pytest
 from pyspark.sql import functions as F
 
-from ingestion import docs
 from ingestion.bronze import BRONZE_TABLES
-from ingestion.dbt import run_dbt
 from ingestion.errors import LakehouseError
 from ingestion.ingest import ingest_once
-from ingestion.simulator import SimulationConfig, generate
-from ingestion.simulator.write import write_wave
+from lakehouse import docs
+from lakehouse.dbt import run_dbt
+from simulator import SimulationConfig, generate
+from simulator.write import write_wave
 from tests.python.support.browser import ARTIFACTS, rendered_dom, screenshot, section, visible_texts
 from tests.python.support.oracle import expected_tables
 from tests.python.support.tables import COLUMNS, GOLD, SILVER, assert_tables_equal, read_all
@@ -59,14 +60,19 @@ def assert_catalogue_complete(settings) -> None:
 
 
 def assert_site_renders(page: Path, manifest: dict) -> None:
-    """Each gold model's page in headless Chromium shows its columns and what it depends on; the
-    lineage graph is kept as a screenshot."""
+    """Each gold model's page in headless Chromium shows its columns and what it depends on, and
+    its links to the contract's rules lead to the rule on the site's contract page; the lineage
+    graph is kept as a screenshot."""
+    contract = (page.parent / "docs" / "contract.html").read_text()
+    rule_links = []
     nodes = manifest["nodes"]
     gold = [k for k, v in nodes.items() if v["resource_type"] == "model" and v["schema"] == "gold"]
     assert {nodes[k]["name"] for k in gold} == set(GOLD)
     for key in gold:
         model = nodes[key]
-        texts = visible_texts(rendered_dom(f"{page.as_uri()}#!/model/{key}"))
+        dom = rendered_dom(f"{page.as_uri()}#!/model/{key}")
+        texts = visible_texts(dom)
+        rule_links += re.findall(r'href="docs/contract\.html#(rule-\d+)"', dom)
         assert ("span", model["name"]) in texts, f"{model['name']}: its page did not render"
         shown = section(texts, "Columns", "Referenced By")
         assert set(model["columns"]) <= set(shown), f"{model['name']}: columns not shown"
@@ -74,6 +80,8 @@ def assert_site_renders(page: Path, manifest: dict) -> None:
         assert parents and parents <= set(section(texts, "Depends On", "Code"))
         lineage = f"{page.as_uri()}#!/model/{key}?g_v=1"
         assert screenshot(lineage, ARTIFACTS / f"docs-lineage-{model['name']}.png").stat().st_size
+    assert rule_links, "no gold page links to a rule of the contract"
+    assert all(f'id="{anchor}"' in contract for anchor in rule_links)
 
 
 def table_contents(spark) -> dict[str, list]:
@@ -100,9 +108,10 @@ def bronze_ingested_at(spark, settings) -> dict[str, list[datetime]]:
 @pytest.mark.integration
 def test_waves_of_late_bad_and_replayed_data_give_the_oracle_tables(catalog, settings, monkeypatch):
     """Three waves, each ingested and built, equal the oracle's tables. The third lands as a
-    micro-batch replayed after a crash would (rule 12): it keeps its first attempt's batch time,
-    so its rows reach bronze with an `ingested_at` older than everything the previous builds
-    consumed, and the next build still reads them (the boundary is the commit version)."""
+    micro-batch replayed after a crash would ([rule 12](docs/contract.md#rule-12)): it keeps its
+    first attempt's batch time, so its rows reach bronze with an `ingested_at` older than everything
+    the previous builds consumed, and the next build still reads them (the boundary is the commit
+    version)."""
     spark = catalog
     dataset = generate(CONFIG)
     # the data exercises what the test claims: events arriving waves after their time

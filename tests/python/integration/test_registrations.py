@@ -19,7 +19,6 @@ from delta.tables import DeltaTable
 
 from ingestion import status
 from ingestion.bronze import BronzeTable, ensure_table
-from ingestion.dbt import run_dbt
 from ingestion.errors import LakehouseError
 from ingestion.ingest import ingest_once
 from ingestion.registrations import (
@@ -32,7 +31,8 @@ from ingestion.registrations import (
     to_utc_micros,
 )
 from ingestion.settings import Settings
-from ingestion.simulator.write import registration_table
+from lakehouse.dbt import run_dbt
+from simulator.write import registration_table
 from tests.python.support.scenario import scenario_settings
 
 T0 = datetime(2023, 3, 1, 8, 0, 0)

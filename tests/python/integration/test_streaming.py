@@ -30,13 +30,13 @@ from pathlib import Path
 import pytest
 from delta.tables import DeltaTable
 
-from ingestion import broker, status
-from ingestion.dbt import run_dbt
 from ingestion.ingest import STREAM_NAMES
 from ingestion.registrations import from_utc_micros
 from ingestion.settings import Settings
-from ingestion.simulator import SimulationConfig, generate
-from ingestion.simulator.produce import publish
+from lakehouse import broker, status
+from lakehouse.dbt import run_dbt
+from simulator import SimulationConfig, generate
+from simulator.produce import publish
 from tests.python.support.landed import (
     assert_bronze_matches,
     expected_records,
@@ -46,7 +46,7 @@ from tests.python.support.landed import (
 )
 from tests.python.support.oracle import expected_tables
 from tests.python.support.scenario import scenario_settings
-from tests.python.support.servers import free_port, start_broker
+from tests.python.support.servers import free_port
 from tests.python.support.tables import assert_tables_equal, read_all
 from tests.python.support.truth import Truth
 
@@ -191,7 +191,7 @@ def test_stream_waves_through_kills_broker_restart_and_database_outage(
         kafka_bootstrap_servers=f"127.0.0.1:{free_port(pairs=True)}",
         registrations_url=postgres.create_database(f"stream_{os.getpid()}_{time.time_ns()}"),
     )
-    local = start_broker(settings)
+    local = broker.serve(settings)
     dataset = generate(CONFIG)
     targets = settings.simulation_targets()
     topics = settings.topics.names()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ingestion.settings import REPO_ROOT
+from lakehouse.project import REPO_ROOT
 
 #: Where tests keep files for people to look at (CI publishes the folder).
 ARTIFACTS = Path(os.environ.get("LAKEHOUSE_TEST_ARTIFACTS", REPO_ROOT / "artifacts"))

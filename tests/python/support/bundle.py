@@ -11,7 +11,7 @@ from pathlib import Path, PurePosixPath
 
 import yaml
 
-from ingestion.settings import REPO_ROOT as REPO
+from lakehouse.project import REPO_ROOT as REPO
 
 #: The account groups dbt grants to and the bundle gives permissions to (defaults).
 GROUPS = {"engineers": "data-engineers", "analysts": "data-analysts"}

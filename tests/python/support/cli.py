@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from ingestion.cli import main
+from lakehouse.cli import main
 
 
 def run_cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:

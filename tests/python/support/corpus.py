@@ -100,15 +100,17 @@ def build_corpus() -> Corpus:
     c.add("...and in a gzip re-export", [first], ("same", None), file="again.jsonl.gz")
     resent = c.record("bpm", "1", reading(1, T0 + 30, 72))
     resent_again = {**resent, "offset": resent["offset"] + 50}
+    # a duplicate ([rule 2](docs/contract.md#rule-2))
     c.add(
-        "the same key and value re-sent at another offset (rule 2)",
+        "the same key and value re-sent at another offset",
         [resent, resent_again],
         ("duplicate", None),
         ACCEPTED,
     )
     older = c.record("bpm", "1", reading(1, T0 + 40, 73))
     newer = c.record("bpm", "1", reading(1, T0 + 40, 74))
-    c.add("two heartrates for one reading (rule 4)", [older, newer], ("superseded", None), ACCEPTED)
+    # the later offset wins ([rule 4](docs/contract.md#rule-4))
+    c.add("two heartrates for one reading", [older, newer], ("superseded", None), ACCEPTED)
     c.add("a tombstone", [c.record("bpm", "1", None)], ("rejected", "missing_value"))
     c.add(
         "a truncated value",

@@ -7,7 +7,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingestion.settings import REPO_ROOT as REPO
+from lakehouse.project import REPO_ROOT as REPO
 
 # --------------------------------------------------------------------------------
 SECRET_WORD = r"(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key)"

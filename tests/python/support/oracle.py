@@ -59,7 +59,8 @@ AGE_BINS = (
 )
 INVALID_AGE = "invalid age"
 
-# (path, kind, required) per logical topic, checked in this order (rule 11).
+# (path, kind, required) per logical topic, checked in this order
+# ([rule 11](docs/contract.md#rule-11)).
 TOPIC_FIELDS: dict[str, list[tuple[str, str, bool]]] = {
     "user_info": [
         ("user_id", "integer", True),
@@ -103,7 +104,8 @@ DATE_FIELDS: dict[str, list[str]] = {"user_info": ["dob"]}
 DOB_PATTERN = re.compile(r"([0-9]{2})/([0-9]{2})/([0-9]{4})")
 EPOCH_FIELDS = {"time", "timestamp", "login", "logout"}
 BIGINT = (-(2**63), 2**63 - 1)
-#: The timestamp range (rule 11): 0001-01-01 to 9999-12-31 UTC, in epoch microseconds.
+#: The timestamp range ([rule 11](docs/contract.md#rule-11)): 0001-01-01 to 9999-12-31 UTC, in epoch
+#: microseconds.
 TIMESTAMP_MICROS = (-62_135_596_800_000_000, 253_402_300_799_999_999)
 MAX_JSON_DEPTH = 1000
 
@@ -230,7 +232,7 @@ def minutes(micros: int) -> Decimal:
     return (Decimal(micros) / MICROS_PER_MINUTE).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-# Rejection (rule 11) ----------------------------------------------------------------------------
+# Rejection ([rule 11](docs/contract.md#rule-11)) --------------------------------------------------
 def out_of_range(path: str, kind: str, value: Any) -> str | None:
     """The reason class of a well-typed number its column cannot hold, or None: a time outside
     the timestamp range, an integer id beyond bigint, a number beyond double."""
@@ -277,22 +279,22 @@ def rejection_reason(topic: str, text: str | None) -> tuple[str | None, Any]:
 
 
 def content_hash(key: str | None, value: str | None) -> str:
-    """Rule 1's content hash: SHA-256 of ``<key length in bytes>:<key>`` (``-`` for no key)
-    followed by ``v<value>`` (``-`` for no value)."""
+    """[Rule 1](docs/contract.md#rule-1)'s content hash: SHA-256 of ``<key length in bytes>:<key>``
+    (``-`` for no key) followed by ``v<value>`` (``-`` for no value)."""
     head = "-" if key is None else f"{len(key.encode())}:{key}"
     tail = "-" if value is None else f"v{value}"
     return hashlib.sha256((head + tail).encode()).hexdigest()
 
 
 def record_id(record: Row) -> str:
-    """Rule 1's identity of a Kafka record: coordinates plus content."""
+    """[Rule 1](docs/contract.md#rule-1)'s identity of a Kafka record: coordinates plus content."""
     coordinates = f"{record['topic']}/{record['partition']}/{record['offset']}"
     return f"{coordinates}/{content_hash(record.get('key'), record.get('value'))}"
 
 
 def unique_records(records: Iterable[Row]) -> list[Row]:
-    """One record per identity (rule 1): the same coordinates, key and value are one record;
-    another key or value at the same coordinates is another record."""
+    """One record per identity ([rule 1](docs/contract.md#rule-1)): the same coordinates, key and
+    value are one record; another key or value at the same coordinates is another record."""
     seen: dict[str, Row] = {}
     for record in records:
         seen.setdefault(record_id(record), {**record, "record_id": record_id(record)})
@@ -340,7 +342,8 @@ def classify(truth: Truth, topics: dict[str, str]) -> tuple[Accepted, list[Row]]
 
 
 def _position(record: Row) -> tuple[int, int, str]:
-    """Rules 3 and 4's order of records: partition, offset, then (records sharing coordinates)
+    """Rules [3](docs/contract.md#rule-3) and [4](docs/contract.md#rule-4)'s order of records:
+    partition, offset, then (records sharing coordinates)
     the record identity."""
     return record["partition"], record["offset"], record["record_id"]
 
@@ -398,7 +401,8 @@ def build_workouts(events: list[tuple[Row, dict]]) -> list[Row]:
 
 
 def _completions(starts: list[int], stops: list[int]) -> list[tuple[int, int]]:
-    """(start, end) pairs of rule 6 for one workout key; both lists sorted and distinct."""
+    """(start, end) pairs of [rule 6](docs/contract.md#rule-6) for one workout key; both lists
+    sorted and distinct."""
     pairs = []
     for start in starts:
         i = bisect_right(stops, start)
@@ -505,7 +509,8 @@ def build_gym_logs(events: list[tuple[Row, dict]]) -> list[Row]:
 
 
 class Assignment:
-    """Rule 5: the registration of a device (or mac) latest at or before a time."""
+    """[Rule 5](docs/contract.md#rule-5): the registration of a device (or mac) latest at or before
+    a time."""
 
     def __init__(self, users: list[Row], by: str) -> None:
         owners: dict[Any, dict[int, int]] = defaultdict(dict)
@@ -550,7 +555,7 @@ def build_workout_bpm(completed: list[Row], heart_rate: list[Row], users: list[R
 
 
 def age_bin(dob: date | None, reference: date) -> str:
-    """Rule 8: the age bin label of dob on the reference date."""
+    """[Rule 8](docs/contract.md#rule-8): the age bin label of dob on the reference date."""
     if dob is None or dob > reference:
         return INVALID_AGE
     age = reference.year - dob.year - ((reference.month, reference.day) < (dob.month, dob.day))
@@ -667,9 +672,11 @@ def build_gym_summary(gym_logs: list[Row], completed: list[Row], users: list[Row
     return out
 
 
-# Ledger (rule 14) -------------------------------------------------------------------------------
+# Ledger ([rule 14](docs/contract.md#rule-14)) -----------------------------------------------------
 #: Per logical topic: the silver table, the key that decides which record silver keeps, and
-#: whether the latest (rules 3, 4) or the first (rules 2, 6, 9) by position is kept.
+#: whether the latest (rules [3](docs/contract.md#rule-3), [4](docs/contract.md#rule-4)) or the
+#: first (rules [2](docs/contract.md#rule-2), [6](docs/contract.md#rule-6),
+#: [9](docs/contract.md#rule-9)) by position is kept.
 LEDGER_KEYS: dict[str, tuple[str, Callable[[Row, dict], tuple], bool]] = {
     "bpm": ("heart_rate", lambda r, o: (int(o["device_id"]), epoch_micros(o["time"])), True),
     "user_info": (

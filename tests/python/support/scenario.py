@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ingestion.settings import Settings, load_settings
+from lakehouse.project import LocalSettings as Settings
+from lakehouse.project import load_settings
 
 
 def scenario_settings(home: Path, **overrides) -> Settings:

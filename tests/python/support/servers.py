@@ -12,9 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from ingestion import broker
-from ingestion.settings import Settings
-
 
 def free_port(pairs: bool = False) -> int:
     """A loopback port that is free (and, for ``pairs``, the next one too: a KRaft controller)."""
@@ -80,11 +77,3 @@ class PostgresServer:
 
     def remove(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
-
-
-def start_broker(settings: Settings) -> broker.Broker:
-    """The local broker of ``settings``' environment, running, with the contract's topics."""
-    local = broker.Broker.of(settings)
-    broker.start(local)
-    broker.create_topics(local.bootstrap, settings.topics.names())
-    return local

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ingestion.audit import TopicReconciliation, lost, reconcile_topics
+from lakehouse.audit import TopicReconciliation, lost, reconcile_topics
 
 
 def test_reconcile_topics_counts_offsets_the_broker_holds_and_bronze_lacks(spark):

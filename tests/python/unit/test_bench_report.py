@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from ingestion.bench.report import node_table, table
-from ingestion.bench.run import FLATNESS, Measure, Report
+from bench.report import node_table, table
+from bench.run import FLATNESS, Measure, Report
 
 MACHINE = {"cpu": "cpu", "cores": 2, "memory_gib": 24.0, "python": "3.11", "spark": "4.2.0"}
 

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from ingestion.cli import main
+from lakehouse.cli import main
 from tests.python.support.cli import run_cli
 
 QUERY = (

@@ -66,7 +66,7 @@ def same_rows(actual: list[dict], expected: list[dict]) -> None:
     assert sorted(actual, key=key) == sorted(expected, key=key)
 
 
-# CDC (rule 3) ------------------------------------------------------------------------------------
+# CDC ([rule 3](docs/contract.md#rule-3)) ----------------------------------------------------------
 def cdc(user_id: int, update_type: str, ts: float, **fields: Any) -> dict:
     return {"user_id": user_id, "update_type": update_type, "timestamp": ts, **fields}
 
@@ -187,7 +187,7 @@ def test_update_for_unseen_user_creates_it_with_missing_fields_null() -> None:
     ]
 
 
-# Heart rate (rule 4) -----------------------------------------------------------------------------
+# Heart rate ([rule 4](docs/contract.md#rule-4)) ---------------------------------------------------
 def bpm(device_id: int, time: float, heartrate: Any = None) -> dict:
     return {"device_id": device_id, "time": time, "heartrate": heartrate}
 
@@ -222,7 +222,7 @@ def test_heart_rate_validity_bounds() -> None:
     assert all(isinstance(r["heartrate"], float) for r in result["heart_rate"][:4])
 
 
-# Workouts (rule 6) -------------------------------------------------------------------------------
+# Workouts ([rule 6](docs/contract.md#rule-6)) -----------------------------------------------------
 def action(workout_id: int, session_id: int, name: str, ts: Any, user_id: int = 1) -> dict:
     return {
         "user_id": user_id,
@@ -278,7 +278,7 @@ def test_workout_pairing() -> None:
     ]
 
 
-# Devices to users (rules 5 and 7) ----------------------------------------------------------------
+# Devices to users (rules [5](docs/contract.md#rule-5) and [7](docs/contract.md#rule-7)) -----------
 def test_device_reregistration_assigns_readings() -> None:
     registrations = [
         registration(1, 7, "aa:aa:aa:aa:aa:01", str(DAY0 + H)),
@@ -345,7 +345,7 @@ def test_users_dedup_and_fractional_registration_time() -> None:
     ]
 
 
-# Gym visits (rule 9) -----------------------------------------------------------------------------
+# Gym visits ([rule 9](docs/contract.md#rule-9)) ---------------------------------------------------
 def visit(mac: str, gym: int, login: float, logout: float | None) -> dict:
     return {"mac_address": mac, "gym": gym, "login": login, "logout": logout}
 
@@ -397,7 +397,7 @@ def test_gym_latest_logout_and_minutes_half_up() -> None:
     assert result["gym_summary"] == [summary(1, "0.13"), summary(2, "1.50")]
 
 
-# Age bins (rule 8) and gold summary (rule 10) ----------------------------------------------------
+# Age bins ([rule 8](docs/contract.md#rule-8)), gold summary ([rule 10](docs/contract.md#rule-10)) -
 @pytest.mark.parametrize(
     ("dob", "reference", "label"),
     [
@@ -502,7 +502,7 @@ def test_date_lookup_sunday_weeks_across_new_year() -> None:
     }
 
 
-# Rejections (rule 11) ----------------------------------------------------------------------------
+# Rejections ([rule 11](docs/contract.md#rule-11)) -------------------------------------------------
 WORKOUT = '"user_id": 1, "workout_id": 1, "session_id": 1'
 USER = '"user_id": 1, "update_type": "update", "timestamp": 5'
 

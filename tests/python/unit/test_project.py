@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 
 import yaml
 from jinja2 import Template
 
-from ingestion.settings import REPO_ROOT, load_settings
+from ingestion.settings import load_settings
 from ingestion.spark import spark_conf
+from lakehouse.project import REPO_ROOT
 
 
 def test_ci_runs_the_readme_test_command():
@@ -84,7 +86,67 @@ def test_every_rule_of_the_contract_has_an_anchor_and_every_mention_links_to_it(
     assert rules and all(number == anchor for number, anchor in rules)
     assert [int(n) for n, _ in rules] == list(range(1, len(rules) + 1))
     for page in PAGES:
-        # a mention outside a link: "rule 4" not followed by "](" and not inside [...]
+        # a mention outside a link: a rule's number not inside [...](...)
         text = re.sub(r"\[[^\]]*\]\([^)]*\)", "", page.read_text())
         text = re.sub(r'<a id="rule-\d+"></a>', "", text)
         assert not re.search(r"\brules? \d+\b", text), f"{page.name}: a rule mentioned, not linked"
+
+
+#: Code and configuration that cite the contract's rules (paths from the repository's root).
+CODE = [
+    path
+    for pattern in ("*.py", "*.sql", "*.yml")
+    for path in REPO_ROOT.rglob(pattern)
+    if not path.relative_to(REPO_ROOT).parts[0].startswith((".", "lint", "docs", "build"))
+    and "egg-info" not in str(path)
+]
+
+
+def test_every_rule_cited_in_code_and_yaml_links_to_its_anchor():
+    """In code, YAML and SQL a rule is cited as ``[rule N](docs/contract.md#rule-N)``: the link
+    a reader follows from the repository's root, pointing at that very rule."""
+    contract = (REPO_ROOT / "docs" / "contract.md").read_text()
+    cited = 0
+    for path in CODE:
+        text = path.read_text()
+        for number, target in re.findall(r"\[[Rr]ules? (\d+)\]\(([^)]*)\)", text):
+            assert target == f"docs/contract.md#rule-{number}", f"{path}: {target}"
+            assert f'<a id="rule-{number}"></a>' in contract
+            cited += 1
+        for number, target in re.findall(r"\[(\d+)\]\((docs/contract\.md#rule-\d+)\)", text):
+            assert target == f"docs/contract.md#rule-{number}", f"{path}: {target}"
+        bare = re.sub(r"\[[^\]]*\]\([^)]*\)", "", text)
+        assert not re.search(r"\b[Rr]ules? \d+\b", bare), f"{path}: a rule cited, not linked"
+    assert cited
+
+
+def imported_packages(package: str) -> dict[str, set[str]]:
+    """Top-level packages each module of ``package`` imports (module path -> packages)."""
+    root = next(p for p in (REPO_ROOT / package, REPO_ROOT / "tooling" / package) if p.is_dir())
+    found = {}
+    for path in sorted(root.rglob("*.py")):
+        names = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.split(".")[0])
+        found[str(path.relative_to(REPO_ROOT))] = names
+    return found
+
+
+def test_dependencies_run_from_the_tooling_to_the_runtime_never_back():
+    """The wheel's runtime (ingestion) imports neither the simulator nor the tooling; the
+    simulator imports only the runtime; the tooling (whose CLI runs the benchmark) uses both."""
+    forbidden = {
+        "ingestion": {"simulator", "lakehouse", "bench"},
+        "simulator": {"lakehouse", "bench"},
+    }
+    crossings = {
+        module: sorted(names & banned)
+        for package, banned in forbidden.items()
+        for module, names in imported_packages(package).items()
+        if names & banned
+    }
+    assert crossings == {}
+    assert any("ingestion" in names for names in imported_packages("lakehouse").values())

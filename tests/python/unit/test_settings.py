@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 
 import pytest
+from pydantic import ValidationError
 
-from ingestion.dbt import environment
 from ingestion.job import parse_args
 from ingestion.settings import load_settings
+from lakehouse.dbt import environment
 
 HIDDEN = "-".join(["not", "a", "real", "secret"])
 JAAS = " ".join(
@@ -77,3 +78,19 @@ def test_dbt_sees_the_environment_only_while_it_runs(monkeypatch):
         raise RuntimeError("dbt failed")
     assert os.environ["LAKEHOUSE_ENV"] == "prod"
     assert "LAKEHOUSE_HOME" not in os.environ
+
+
+@pytest.mark.parametrize(
+    ("interval", "seconds"),
+    [("10 seconds", 10.0), ("1 minute", 60.0), ("2 hours", 7200.0), ("1 second", 1.0)],
+)
+def test_the_trigger_interval_in_seconds(tmp_path, interval, seconds):
+    assert load_settings(home=tmp_path, trigger_interval=interval).trigger_seconds == seconds
+
+
+@pytest.mark.parametrize(
+    "interval", ["10", "ten seconds", "10 fortnights", "-1 seconds", "0.5 hours", ""]
+)
+def test_an_unreadable_trigger_interval_is_refused_with_the_form_to_use(tmp_path, interval):
+    with pytest.raises(ValidationError, match="e.g. '10 seconds'"):
+        load_settings(home=tmp_path, trigger_interval=interval)

@@ -34,7 +34,8 @@ def sha256(text: str | bytes) -> str:
 
 
 def rid(topic: str, partition: int, offset: int, key: str | None, value: str | None) -> str:
-    """Rule 1's record identity, from the contract's formula (docs/contract.md, section 5)."""
+    """[Rule 1](docs/contract.md#rule-1)'s record identity, from the contract's formula
+    (docs/contract.md, section 5)."""
     head = "-" if key is None else f"{len(key.encode())}:{key}"
     tail = "-" if value is None else f"v{value}"
     return f"{topic}/{partition}/{offset}/{sha256(head + tail)}"
@@ -90,7 +91,8 @@ def test_landing_lines_keep_envelopes_and_raw_bad_lines(spark):
     tombstone = envelope(
         key="3", value=None, topic="bpm", partition=0, offset=4, timestamp=1678451168
     )
-    # the same coordinates as `good` with another value: another record (rule 1)
+    # the same coordinates as `good` with another value: another record
+    # ([rule 1](docs/contract.md#rule-1))
     reused = envelope(
         key="12", value='{"device_id": 13}', topic="bpm", partition=1, offset=5, timestamp=1e30
     )

@@ -1,0 +1,4 @@
+{#- The schema of the masking functions: `<catalog>.governance` (Databricks targets). -#}
+{% macro governance_schema() -%}
+    {{ target.catalog }}.governance
+{%- endmacro %}

@@ -1,0 +1,166 @@
+"""Operating the ingester: ingest, run (ingest, then build), its status, and the record ledger."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from ingestion.errors import LakehouseError
+from lakehouse.cli.options import env_option, format_option, landing_option, settings_of, spark_of
+from lakehouse.dbt import run_dbt
+from lakehouse.project import LocalSettings
+
+log = logging.getLogger(__name__)
+
+
+@click.command()
+@env_option
+@landing_option
+@click.option(
+    "--once/--stream",
+    default=True,
+    show_default=True,
+    help="Drain what is available and stop (availableNow), or run continuously.",
+)
+@click.option(
+    "--kafka/--no-kafka",
+    default=False,
+    show_default=True,
+    help="Also read the Kafka broker's topics.",
+)
+@click.option(
+    "--registrations-url", default=None, help="SQLAlchemy URL of the registration database."
+)
+@click.pass_context
+def ingest(ctx, landing_dir, once, kafka, registrations_url) -> None:
+    """Land Kafka records, landing files and registration rows in bronze, exactly once."""
+    settings = settings_of(ctx, landing_dir=landing_dir, registrations_url=registrations_url)
+    spark = spark_of(settings, with_metastore=False)
+    ingest_sources(spark, settings, once=once, kafka=kafka)
+
+
+def ingest_sources(spark, settings: LocalSettings, *, once: bool, kafka: bool) -> None:
+    """Ingest once (and log the rows read per stream), or continuously until stopped."""
+    from ingestion.ingest import ingest_continuously, ingest_once
+
+    if once:
+        report = ingest_once(spark, settings, kafka=kafka)
+        for name, rows in report.rows.items():
+            log.info("%s: %d row(s) read", name, rows)
+    else:
+        ingest_continuously(spark, settings, kafka=kafka)
+
+
+@click.command()
+@env_option
+@landing_option
+@click.pass_context
+def run(ctx, landing_dir) -> None:
+    """Ingest what is available, then build silver and gold."""
+    settings = settings_of(ctx, landing_dir=landing_dir)
+    spark = spark_of(settings, with_metastore=True)
+    ingest_sources(spark, settings, once=True, kafka=False)
+    run_dbt(settings, ["build"])
+
+
+@click.command()
+@env_option
+@format_option("table", "json")
+@click.pass_context
+def status(ctx, fmt) -> None:
+    """Ingester progress: last batch and rows/s per stream, Kafka lag per topic, registrations."""
+    from ingestion.ingest import STREAM_NAMES
+    from ingestion.status import report
+
+    found = report(settings_of(ctx), stream_names=STREAM_NAMES)
+    if fmt == "json":
+        click.echo(json.dumps(found, indent=2))
+        return
+    console = Console()
+    streams = Table("stream", "last batch", "at", "rows", "rows/s in", "rows/s processed")
+    for name, last in found["streams"].items():
+        if last is None:
+            streams.add_row(name, "-", "no batch yet", "", "", "")
+            continue
+        streams.add_row(
+            name,
+            str(last["batch_id"]),
+            str(last["at"]),
+            str(last["rows"]),
+            f"{last['input_rows_per_second']:.1f}",
+            f"{last['processed_rows_per_second']:.1f}",
+        )
+    console.print(streams)
+    kafka = found["kafka"]
+    if kafka["lag"] is None:
+        console.print(f"Kafka {kafka['bootstrap']}: {kafka['error']}")
+    else:
+        lags = Table("topic", "lag (records)", title=f"Kafka {kafka['bootstrap']}")
+        for topic, behind in kafka["lag"].items():
+            lags.add_row(topic, str(behind))
+        console.print(lags)
+    registrations = found["registrations"]
+    if registrations is None:
+        console.print("Registrations: not polled yet")
+    else:
+        console.print(
+            f"Registrations: watermark {registrations['watermark'] or '-'}, "
+            f"{registrations['rows']} new row(s) at {registrations['at']}"
+            + (f", last poll failed: {registrations['error']}" if registrations["error"] else "")
+        )
+    unmatched = found["unmatched_files"]
+    if unmatched:
+        console.print(f"Landing files that match no pattern (not loaded): {len(unmatched)}")
+        for path in unmatched:
+            console.print(f"  {path}")
+
+
+@click.command()
+@env_option
+@landing_option
+@click.option(
+    "--kafka/--no-kafka",
+    default=False,
+    show_default=True,
+    help="Also reconcile with the broker's offsets.",
+)
+@format_option("table", "json")
+@click.pass_context
+def audit(ctx, landing_dir, kafka, fmt) -> None:
+    """The record ledger per day, source and topic, reconciled with the landing files and the
+    broker; exits non-zero when any record is unaccounted for."""
+    from lakehouse import audit as ledger
+    from lakehouse.catalog import register_bronze
+
+    settings = settings_of(ctx, landing_dir=landing_dir)
+    spark = spark_of(settings, with_metastore=True)
+    register_bronze(spark, settings)
+    report = ledger.audit(spark, settings, kafka=kafka)
+    if fmt == "json":
+        click.echo(json.dumps(report, indent=2, default=str))
+    else:
+        console = Console()
+        table = Table(*ledger.LEDGER_COLUMNS, title="Record ledger (silver.record_ledger)")
+        for row in report["ledger"]:
+            table.add_row(*[str(row[c]) for c in ledger.LEDGER_COLUMNS])
+        console.print(table)
+        files = report["landing"]
+        console.print(
+            f"Landing {settings.landing / 'kafka'}: {files['files']} file(s), {files['lines']} "
+            f"line(s), {files['records']} record(s), {files['in_bronze']} in bronze, "
+            f"{files['missing']} missing"
+        )
+        for topic in report.get("kafka", []):
+            console.print(
+                f"Kafka {topic['topic']}: {topic['offsets']} offset(s) on the broker, "
+                f"{topic['in_bronze']} in bronze, {topic['missing']} missing"
+            )
+    if ledger.lost(report):
+        raise LakehouseError(
+            "records are unaccounted for (see above): run `lakehouse ingest` and `lakehouse "
+            "build` again; if they stay missing, check the ingester's log and the checkpoints"
+        )

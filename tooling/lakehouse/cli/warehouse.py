@@ -1,0 +1,77 @@
+"""The warehouse: dbt builds silver and gold, the docs site is the catalogue, SQL queries it."""
+
+from __future__ import annotations
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from ingestion.errors import LakehouseError
+from lakehouse.cli.options import env_option, format_option, settings_of, spark_of
+from lakehouse.dbt import run_dbt
+
+
+@click.command(context_settings={"ignore_unknown_options": True})
+@env_option
+@click.option(
+    "--target",
+    "dbt_target",
+    default=None,
+    help="dbt target (default: local; dev/test/prod are the Databricks targets).",
+)
+@click.argument("dbt_args", nargs=-1, type=click.UNPROCESSED)
+@click.pass_context
+def build(ctx, dbt_target, dbt_args) -> None:
+    """Run ``dbt build`` (extra arguments go to dbt, e.g. ``--select silver``)."""
+    run_dbt(settings_of(ctx, dbt_target=dbt_target), ["build", *dbt_args])
+
+
+@click.command()
+@env_option
+@click.option("--serve/--no-serve", default=True, show_default=True, help="Serve after generating.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+@click.pass_context
+def docs(ctx, serve, port) -> None:
+    """Generate the dbt docs site (the data catalogue) and serve it on 127.0.0.1."""
+    from lakehouse import docs as site
+
+    settings = settings_of(ctx)
+    page = site.generate(settings)
+    click.echo(f"Docs generated: {page}")
+    if serve:
+        site.serve(settings, port=port)
+
+
+@click.command()
+@env_option
+@format_option("table", "csv", "json")
+@click.argument("query")
+@click.pass_context
+def sql(ctx, fmt, query) -> None:
+    """Run a SQL query against an environment's tables (bronze, silver, gold)."""
+    from pyspark.errors import PySparkException
+
+    from lakehouse.catalog import register_bronze
+    from lakehouse.query import as_text, render_csv, render_json
+
+    settings = settings_of(ctx)
+    spark = spark_of(settings, with_metastore=True)
+    register_bronze(spark, settings)
+    try:
+        frame = spark.sql(query)
+        if fmt == "json":
+            click.echo(render_json(frame))
+            return
+        columns, rows = as_text(frame)
+    except PySparkException as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise LakehouseError(
+            f'query failed: {first}; list tables with "show tables in silver" (or bronze, gold)'
+        ) from exc
+    if fmt == "csv":
+        click.echo(render_csv(columns, rows), nl=False)
+        return
+    table = Table(*columns)
+    for row in rows:
+        table.add_row(*["" if v is None else v for v in row])
+    Console().print(table)

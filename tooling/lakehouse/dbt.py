@@ -1,0 +1,125 @@
+"""Run the dbt project in-process: on the environment's Spark session (the local target, with the
+ingester's bronze tables registered first) or on Databricks."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+import yaml
+
+from ingestion.errors import LakehouseError
+from lakehouse.project import PROFILES_DIR, PROJECT_DIR, LocalSettings
+
+log = logging.getLogger(__name__)
+
+#: dbt commands that run no SQL, so need no Spark session.
+OFFLINE = {"parse", "clean", "debug", "deps", "ls", "list"}
+
+
+def with_topics(settings: LocalSettings, command: Sequence[str]) -> list[str]:
+    """``command`` with the ingester's topic names in dbt's ``--vars`` (merged into the vars the
+    command gives; a topics var the command gives wins)."""
+    args, given = [], {}
+    rest = iter(command)
+    for arg in rest:
+        if arg == "--vars" or arg.startswith("--vars="):
+            text = arg.partition("=")[2] if "=" in arg else next(rest, "")
+            given = parse_vars(text)
+        else:
+            args.append(arg)
+    return [*args, "--vars", json.dumps({"topics": settings.topics.model_dump(), **given})]
+
+
+def parse_vars(text: str) -> dict:
+    """dbt's ``--vars`` value: a YAML (or JSON) mapping."""
+    try:
+        found = yaml.safe_load(text) if text.strip() else None
+    except yaml.YAMLError as exc:
+        raise LakehouseError(f"--vars {text!r} is not YAML: write '{{name: value}}'") from exc
+    if not isinstance(found, dict):
+        raise LakehouseError(f"--vars {text!r} is not a mapping: write '{{name: value}}'")
+    return found
+
+
+def dbt_args(settings: LocalSettings, command: Sequence[str]) -> list[str]:
+    """dbt arguments for ``command`` on this environment's target and state folder, with the
+    ingester's topic names."""
+    return [
+        *with_topics(settings, command),
+        "--project-dir",
+        str(PROJECT_DIR),
+        "--profiles-dir",
+        str(PROFILES_DIR),
+        "--target",
+        settings.dbt_target,
+        "--target-path",
+        str(settings.root / "dbt" / "target"),
+        "--log-path",
+        str(settings.root / "dbt" / "logs"),
+    ]
+
+
+@contextmanager
+def environment(variables: dict[str, str]) -> Iterator[None]:
+    """``variables`` in the process environment (where dbt's ``env_var`` reads them) while the
+    block runs; the environment as it was afterwards."""
+    before = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def register_local_bronze(settings: LocalSettings) -> None:
+    """Register the ingester's bronze tables in the session dbt-spark will use (the running one,
+    or a new one for this environment)."""
+    from pyspark.sql import SparkSession
+
+    from ingestion.spark import build_spark
+    from lakehouse.catalog import register_bronze
+
+    spark = SparkSession.getActiveSession() or build_spark(
+        settings, app_name=f"lakehouse-{settings.env.value}", with_metastore=True
+    )
+    register_bronze(spark, settings)
+
+
+def run_dbt(settings: LocalSettings, command: Sequence[str]) -> None:
+    """Invoke dbt; raise LakehouseError naming the failed nodes when it does not succeed."""
+    from dbt.cli.main import dbtRunner
+
+    if not (PROJECT_DIR / "dbt_project.yml").exists():
+        raise LakehouseError(
+            f"no dbt project at {PROJECT_DIR}: run from a clone of the repository "
+            "(the wheel carries only the ingester)"
+        )
+    if settings.dbt_target == "local" and command[0] not in OFFLINE:
+        register_local_bronze(settings)
+    args = dbt_args(settings, command)
+    log.info(
+        "dbt %s (target %s, env %s)", " ".join(command), settings.dbt_target, settings.env.value
+    )
+    with environment(settings.dbt_env()):
+        result = dbtRunner().invoke(args)
+    if result.exception is not None:
+        detail = " ".join(str(result.exception).split())
+        raise LakehouseError(f"dbt {command[0]} could not run: {detail}") from result.exception
+    if not result.success:
+        failed = [
+            f"{r.node.name} ({r.status})"
+            for r in (result.result or [])
+            if str(r.status) in {"error", "fail", "runtime error"}
+        ]
+        raise LakehouseError(
+            f"dbt {command[0]} failed: {', '.join(failed) or 'see the log above'}; "
+            f"details in {settings.root / 'dbt' / 'logs' / 'dbt.log'}"
+        )
