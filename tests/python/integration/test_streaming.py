@@ -30,10 +30,11 @@ from pathlib import Path
 import pytest
 from delta.tables import DeltaTable
 
+from ingestion import status
 from ingestion.ingest import STREAM_NAMES
 from ingestion.registrations import from_utc_micros
 from ingestion.settings import Settings
-from lakehouse import broker, status
+from lakehouse import broker
 from lakehouse.dbt import run_dbt
 from simulator import SimulationConfig, generate
 from simulator.produce import publish
