@@ -15,6 +15,7 @@ from pyspark.sql.streaming import StreamingQuery
 
 from ingestion import landing, registrations, status
 from ingestion.bronze import ensure_table
+from ingestion.erasure import suppression_list
 from ingestion.errors import LakehouseError
 from ingestion.settings import Settings
 
@@ -68,6 +69,7 @@ def extract_registrations(spark: SparkSession, settings: Settings) -> int:
             url=settings.registrations_db_url,
             table_name=settings.registrations_table,
             bronze=target,
+            suppressed=suppression_list(spark, settings),
             lookback=timedelta(seconds=settings.registrations_lookback_seconds),
             attempts=settings.registrations_retry_attempts,
             backoff=settings.registrations_retry_backoff_seconds,

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 
 from ingestion.ingest import ingest_continuously, ingest_once
+from ingestion.secrets import redaction
 from ingestion.settings import load_settings
+
+log = logging.getLogger(__name__)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -44,13 +48,59 @@ def main(argv: list[str] | None = None) -> None:
         trigger_interval=args.trigger_interval,
         catalog=args.catalog,
     )
-    spark = build_spark(
-        settings, app_name=f"lakehouse-ingest-{settings.env.value}", with_metastore=False
+    redaction(settings.secret_values())
+    try:
+        spark = build_spark(
+            settings, app_name=f"lakehouse-ingest-{settings.env.value}", with_metastore=False
+        )
+        if args.mode == "once":
+            ingest_once(spark, settings, kafka=args.kafka)
+        else:
+            ingest_continuously(spark, settings, kafka=args.kafka)
+    except Exception:  # logged through the redactor (no secret in the job's log), then a failure
+        log.exception("lakehouse-ingest failed")
+        sys.exit(1)
+
+
+def parse_forget_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="lakehouse-forget",
+        description="Erase one user from a catalog's tables (the Databricks erasure job): bronze "
+        "and snapshots, then, after dbt rebuilt silver and gold, with --purge-history the files "
+        "of their earlier versions.",
     )
-    if args.mode == "once":
-        ingest_once(spark, settings, kafka=args.kafka)
-    else:
-        ingest_continuously(spark, settings, kafka=args.kafka)
+    parser.add_argument("--env", choices=["dev", "test", "prod"], default=None)
+    parser.add_argument("--home", default=None, help="Root of the environment's state.")
+    parser.add_argument("--landing", dest="landing_dir", default=None)
+    parser.add_argument("--catalog", required=True, help="Unity Catalog catalog of the tables.")
+    group = parser.add_mutually_exclusive_group(required=True)
+    group.add_argument("--user-id", type=int, help="The user to erase.")
+    group.add_argument("--purge-history", action="store_true")
+    return parser.parse_args(argv)
+
+
+def forget_main(argv: list[str] | None = None) -> None:
+    """Wheel entry point ``lakehouse-forget`` (the erasure job's first and last tasks)."""
+    from ingestion import erasure
+    from ingestion.spark import build_spark
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    args = parse_forget_args(argv)
+    settings = load_settings(
+        env=args.env, home=args.home, landing_dir=args.landing_dir, catalog=args.catalog
+    )
+    redaction(settings.secret_values())
+    try:
+        spark = build_spark(settings, app_name="lakehouse-forget", with_metastore=False)
+        if args.purge_history:
+            erasure.purge_history(spark, settings)
+        else:
+            snapshots = erasure.catalog_snapshots(spark, settings)
+            receipt = erasure.forget(spark, settings, args.user_id, snapshots)
+            erasure.record_receipt(spark, settings, receipt)
+    except Exception:  # logged through the redactor, then a failure
+        log.exception("lakehouse-forget failed")
+        sys.exit(1)
 
 
 if __name__ == "__main__":

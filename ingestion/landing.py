@@ -11,6 +11,7 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
@@ -24,6 +25,11 @@ from ingestion.bronze import (
     ensure_table,
     insert_new,
     is_empty,
+)
+from ingestion.erasure import (
+    suppression_list,
+    without_suppressed,
+    without_suppressed_records,
 )
 from ingestion.settings import Settings
 from ingestion.transform import (
@@ -79,15 +85,18 @@ class Stream:
     sink: Callable[[DataFrame, int], None] | None = None  # None: Delta sink, append
 
 
-def kafka_record_sink(target: BronzeTable):
+def kafka_record_sink(target: BronzeTable, suppressed: Callable[[], DataFrame]):
     """foreachBatch sink: insert the records whose ``record_id`` is new to bronze. Into a table
     that holds records, the merge reads only the files that can hold the batch's coordinates:
     the batch is parsed once and kept (memory, then disk) for its coordinates and the merge.
     Into an empty table (the first load, often the largest batch) there is nothing to skip and
-    the batch goes straight to the merge."""
+    the batch goes straight to the merge. Records of erased users (``suppressed``: the
+    suppression list, read at each batch) are left out."""
 
     def write(batch: DataFrame, batch_id: int) -> None:
-        records = dedup_records(number_repeated_lines(batch))
+        records = without_suppressed_records(
+            dedup_records(number_repeated_lines(batch)), suppressed()
+        )
         if is_empty(target, batch.sparkSession):
             insert_new(target, records, ["record_id"])
         else:
@@ -103,6 +112,7 @@ def kafka_record_sink(target: BronzeTable):
 
 def landing_kafka_stream(spark: SparkSession, settings: Settings) -> Stream:
     """Kafka-envelope JSON-lines files of ``<landing>/kafka`` into ``bronze.kafka_records``."""
+    suppressed = partial(suppression_list, spark, settings)
     folder = settings.landing / "kafka"
     folder.mkdir(parents=True, exist_ok=True)
     lines = (
@@ -117,12 +127,13 @@ def landing_kafka_stream(spark: SparkSession, settings: Settings) -> Stream:
         name="landing_kafka",
         source=landing_lines_to_records(lines),
         table="kafka_records",
-        sink=kafka_record_sink(settings.bronze_table("kafka_records")),
+        sink=kafka_record_sink(settings.bronze_table("kafka_records"), suppressed),
     )
 
 
 def broker_kafka_stream(spark: SparkSession, settings: Settings) -> Stream:
     """Topics of the Kafka broker into ``bronze.kafka_records``."""
+    suppressed = partial(suppression_list, spark, settings)
     rows = (
         spark.readStream.format("kafka")
         .option("kafka.bootstrap.servers", settings.kafka_bootstrap_servers)
@@ -137,7 +148,7 @@ def broker_kafka_stream(spark: SparkSession, settings: Settings) -> Stream:
         name="kafka",
         source=kafka_rows_to_records(rows),
         table="kafka_records",
-        sink=kafka_record_sink(settings.bronze_table("kafka_records")),
+        sink=kafka_record_sink(settings.bronze_table("kafka_records"), suppressed),
     )
 
 
@@ -160,7 +171,11 @@ def landing_registration_stream(spark: SparkSession, settings: Settings) -> Stre
     )
     return Stream(
         name="landing_registrations",
-        source=export_files_to_registrations(files),
+        source=without_suppressed(
+            export_files_to_registrations(files),
+            suppression_list(spark, settings),
+            F.expr("try_cast(trim(user_id) as bigint)"),
+        ),
         table="registration_exports",
     )
 

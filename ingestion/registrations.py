@@ -23,14 +23,15 @@ import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from urllib.parse import quote, quote_plus
 
 import sqlalchemy as sa
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from ingestion.bronze import BronzeTable, insert_new
+from ingestion.erasure import without_suppressed
 from ingestion.errors import LakehouseError
+from ingestion.secrets import describe_url, redact
 from ingestion.transform import REGISTRATION_COLUMNS, REGISTRATION_KEY, REGISTRATIONS_SCHEMA
 
 log = logging.getLogger(__name__)
@@ -39,9 +40,6 @@ COLUMNS = tuple(REGISTRATION_COLUMNS)
 _BIGINT = range(-(2**63), 2**63)
 _INTEGER_TEXT = re.compile(r"\s*[+-]?[0-9]+\s*")
 _URL_SETTING = "LAKEHOUSE_REGISTRATIONS_URL (or --registrations-url)"
-_SECRET_KEYS = re.compile(r"(?i)^(password|passwd|pwd|odbc_connect|.*secret.*|.*token.*)$")
-_PASSWORD_ITEM = re.compile(r"(?i)\b(pwd|password)\s*=\s*(\{[^}]*\}|[^;&\s]*)")
-_USERINFO_PASSWORD = re.compile(r"(//[^:/@\s]*):[^@\s]*@")
 
 
 class RegistrationSourceError(LakehouseError):
@@ -132,47 +130,6 @@ def rows_to_frame(spark: SparkSession, rows: Iterable[Sequence], source_table: s
         F.current_timestamp().alias("ingested_at"),
         "raw",
     ).select(*REGISTRATIONS_SCHEMA.fieldNames())
-
-
-# Secrets ---------------------------------------------------------------------------------------
-def _url_secrets(url: sa.engine.URL) -> list[str]:
-    """The URL's password and password-like query values (inside ``odbc_connect`` too)."""
-    found = [url.password] if url.password else []
-    for key, values in url.query.items():
-        for value in (values,) if isinstance(values, str) else values:
-            if key.lower() == "odbc_connect":
-                found += [m.group(2).strip("{}") for m in _PASSWORD_ITEM.finditer(value)]
-            elif _SECRET_KEYS.match(key):
-                found.append(value)
-    return [s for s in found if s]
-
-
-def redact(text: str, url: str) -> str:
-    """``text`` without the password of ``url`` (in any encoding) or anything password-like."""
-    try:
-        secrets = _url_secrets(sa.engine.make_url(url))
-    except (sa.exc.ArgumentError, ValueError):
-        secrets = []
-    for secret in sorted(secrets, key=len, reverse=True):
-        for form in {secret, quote(secret, safe=""), quote_plus(secret)}:
-            text = text.replace(form, "***")
-    text = _PASSWORD_ITEM.sub(r"\1=***", text)
-    return _USERINFO_PASSWORD.sub(r"\1:***@", text)
-
-
-def describe_url(url: str) -> str:
-    """The database URL to show in messages and logs: no password, no secret query value."""
-    try:
-        parsed = sa.engine.make_url(url)
-    except (sa.exc.ArgumentError, ValueError):
-        return "(an unparseable URL)"
-    query = {
-        k: (_PASSWORD_ITEM.sub(r"\1=***", v) if k.lower() == "odbc_connect" else "***")
-        if _SECRET_KEYS.match(k) and isinstance(v, str)
-        else v
-        for k, v in parsed.query.items()
-    }
-    return redact(parsed.set(query=query).render_as_string(hide_password=True), url)
 
 
 def _reason(exc: BaseException, url: str) -> str:
@@ -341,10 +298,12 @@ def extract(
     table_name: str,
     bronze: BronzeTable,
     lookback: timedelta,
+    suppressed: DataFrame | None = None,
     attempts: int = 5,
     backoff: float = 2.0,
 ) -> int:
-    """Land registration rows not yet in bronze; returns how many were new (none: no commit)."""
+    """Land registration rows not yet in bronze, less those of erased users (``suppressed``:
+    the suppression list); returns how many were new (none: no commit)."""
     latest = watermark(spark, bronze, table_name)
     since = latest - lookback if latest is not None else None
     rows = read_rows(url, table_name, since, attempts=attempts, backoff=backoff)
@@ -356,7 +315,10 @@ def extract(
     )
     if not rows:
         return 0
-    new = not_landed(rows_to_frame(spark, rows, table_name), bronze.read(spark)).cache()
+    new = not_landed(rows_to_frame(spark, rows, table_name), bronze.read(spark))
+    if suppressed is not None:
+        new = without_suppressed(new, suppressed, F.col("user_id"))
+    new = new.cache()
     try:
         count = new.count()
         if count:

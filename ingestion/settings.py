@@ -12,9 +12,9 @@ import os
 import re
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 #: A stream trigger interval as Spark reads it: a number and a unit (`10 seconds`, `1 minute`).
 INTERVAL = re.compile(r"(\d+)\s*(second|minute|hour)s?")
 UNIT_SECONDS = {"second": 1, "minute": 60, "hour": 3600}
+#: Kafka options whose values are secrets (passwords, keys, JAAS configurations).
+SECRET_OPTION = re.compile(r"(?i)password|secret|jaas|token|key\b")
 
 
 class Env(StrEnum):
@@ -88,6 +90,12 @@ class Settings(BaseSettings):
     kafka_options: dict[str, str] = Field(
         default_factory=dict,
         description="Extra options of Spark's Kafka source (JSON in LAKEHOUSE_KAFKA_OPTIONS).",
+    )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] | None = (
+        Field(default=None, description="kafka.security.protocol (SASL_SSL on Databricks).")
+    )
+    kafka_sasl_mechanism: str | None = Field(
+        default=None, description="kafka.sasl.mechanism, e.g. PLAIN or SCRAM-SHA-512."
     )
     kafka_sasl_jaas_config: SecretStr | None = Field(
         default=None, description="kafka.sasl.jaas.config (a secret: environment or secret scope)."
@@ -165,6 +173,11 @@ class Settings(BaseSettings):
         return self.root / "bronze"
 
     @property
+    def governance_dir(self) -> Path:
+        """Erasure's suppression list and receipts (schema ``governance`` on Databricks)."""
+        return self.root / "governance"
+
+    @property
     def checkpoint_dir(self) -> Path:
         return self.root / "checkpoints"
 
@@ -204,12 +217,53 @@ class Settings(BaseSettings):
             return BronzeTable(table, qualified_name=f"{self.catalog}.bronze.{table}")
         return BronzeTable(table, path=self.bronze_table_path(table))
 
+    def secret_values(self) -> list[str]:
+        """Every secret these settings hold, for logs and messages to leave out."""
+        from ingestion.secrets import jaas_secrets, url_secrets
+
+        found = url_secrets(self.registrations_url) if self.registrations_url else []
+        if self.kafka_sasl_jaas_config is not None:
+            found += jaas_secrets(self.kafka_sasl_jaas_config.get_secret_value())
+        found += [v for k, v in self.kafka_options.items() if SECRET_OPTION.search(k)]
+        return found
+
     def kafka_source_options(self) -> dict[str, str]:
         """Options of Spark's Kafka source beyond the subscription (security, mostly)."""
         options = dict(self.kafka_options)
+        if self.kafka_security_protocol is not None:
+            options["kafka.security.protocol"] = self.kafka_security_protocol
+        if self.kafka_sasl_mechanism is not None:
+            options["kafka.sasl.mechanism"] = self.kafka_sasl_mechanism
         if self.kafka_sasl_jaas_config is not None:
             options["kafka.sasl.jaas.config"] = self.kafka_sasl_jaas_config.get_secret_value()
         return options
+
+    def kafka_client_config(self) -> dict[str, str]:
+        """The same broker and security for a confluent-kafka (librdkafka) client, such as the
+        status command's lag query: librdkafka takes the JAAS credentials as username and
+        password."""
+        from ingestion.secrets import jaas_credentials
+
+        options = self.kafka_source_options()
+        config = {"bootstrap.servers": self.kafka_bootstrap_servers}
+        for option in ("security.protocol", "sasl.mechanism"):
+            if f"kafka.{option}" in options:
+                config[option] = options[f"kafka.{option}"]
+        if "kafka.sasl.jaas.config" in options:
+            username, password = jaas_credentials(options["kafka.sasl.jaas.config"])
+            config |= {"sasl.username": username, "sasl.password": password}
+        return config
+
+    @model_validator(mode="after")
+    def _credentials_travel_encrypted(self) -> Settings:
+        protocol = self.kafka_source_options().get("kafka.security.protocol", "PLAINTEXT")
+        if self.kafka_sasl_jaas_config is not None and protocol.upper() != "SASL_SSL":
+            raise ValueError(
+                f"Kafka credentials are set (kafka_sasl_jaas_config) but the security protocol is "
+                f"{protocol}, which would send them unencrypted or not at all: set "
+                "LAKEHOUSE_KAFKA_SECURITY_PROTOCOL=SASL_SSL and LAKEHOUSE_KAFKA_SASL_MECHANISM"
+            )
+        return self
 
 
 def load_settings(**overrides: Any) -> Settings:

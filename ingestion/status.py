@@ -104,14 +104,13 @@ def committed_offsets(checkpoint: Path) -> dict[str, dict[int, int]]:
 
 
 def watermark_offsets(
-    bootstrap: str, topics: list[str], timeout: float = 5.0
+    client: dict[str, str], topics: list[str], timeout: float = 5.0
 ) -> dict[str, dict[int, tuple[int, int]]]:
-    """The retained (low, high) offsets of every partition of ``topics`` on the broker."""
+    """The retained (low, high) offsets of every partition of ``topics`` on the broker that
+    ``client`` (a confluent-kafka configuration: servers and security) reaches."""
     from confluent_kafka import Consumer, TopicPartition
 
-    consumer = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": "lakehouse-status", "log_level": 0}
-    )
+    consumer = Consumer({**client, "group.id": "lakehouse-status", "log_level": 0})
     try:
         metadata = consumer.list_topics(timeout=timeout)
         offsets: dict[str, dict[int, tuple[int, int]]] = {}
@@ -128,11 +127,11 @@ def watermark_offsets(
         consumer.close()
 
 
-def end_offsets(bootstrap: str, topics: list[str], timeout: float = 5.0) -> dict[str, dict]:
+def end_offsets(client: dict[str, str], topics: list[str], timeout: float = 5.0) -> dict[str, dict]:
     """The broker's end offset of every partition of ``topics``."""
     return {
         topic: {p: high for p, (_, high) in partitions.items()}
-        for topic, partitions in watermark_offsets(bootstrap, topics, timeout).items()
+        for topic, partitions in watermark_offsets(client, topics, timeout).items()
     }
 
 
@@ -150,7 +149,7 @@ def report(settings: Settings, *, stream_names: list[str]) -> dict[str, Any]:
     folder = status_dir(settings)
     kafka: dict[str, Any] = {"bootstrap": settings.kafka_bootstrap_servers}
     try:
-        ends = end_offsets(settings.kafka_bootstrap_servers, settings.topics.names())
+        ends = end_offsets(settings.kafka_client_config(), settings.topics.names())
         kafka["lag"] = lag(committed_offsets(settings.checkpoint_dir / KAFKA_STREAM), ends)
     except Exception as exc:  # noqa: BLE001 - status stays useful without a broker
         kafka["lag"] = None

@@ -7,6 +7,7 @@ the wheel (``--env test --home <volume> --landing <volume> --clean``).
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 import click
 
 from ingestion.errors import LakehouseError
+from ingestion.secrets import describe_url, redaction
 from ingestion.settings import Env, Settings, load_settings
 from simulator.generate import SimulationConfig, generate
 from simulator.produce import publish
@@ -127,7 +129,7 @@ def simulate(
     log.info(
         "Landing zone: %s; registration DB: %s; ground truth: %s",
         settings.landing,
-        settings.registrations_db_url,
+        describe_url(settings.registrations_db_url),
         settings.truth_dir,
     )
 
@@ -144,10 +146,18 @@ def command(env, home, landing_dir, registrations_url, **options) -> None:
     settings = load_settings(
         env=env, home=home, landing_dir=landing_dir, registrations_url=registrations_url
     )
+    redaction(settings.secret_values())
     simulate(settings, **options)
 
 
 def main() -> None:
     """Wheel entry point (``lakehouse-simulate``)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    command.main(prog_name="lakehouse-simulate")
+    try:
+        command.main(prog_name="lakehouse-simulate", standalone_mode=False)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except Exception:  # logged through the redactor, then a failing exit
+        log.exception("lakehouse-simulate failed")
+        sys.exit(1)

@@ -2,8 +2,11 @@
     Unity Catalog tags, and the schema-level privileges dbt `grants` (table level) do not cover.
     On the local target each is a no-op: open-source Spark has no column masks, tags or grants. -#}
 
-{#- Columns whose `meta.pii` is set are masked for readers outside `var('pii_readers_group')`:
-    strings read as `***`, dates as null. Run as a post-hook on every silver model and snapshot. -#}
+{#- Columns whose `meta.pii` is set (direct identifiers, raw payloads) are masked for readers
+    outside `var('pii_readers_group')`: strings read as `***`, dates as null; they are tagged
+    `pii`. Columns whose `meta.personal` is set (`identifier`, `quasi_identifier`, `health`) are
+    personal data readers may see, tagged `personal_data`. Run as a post-hook on every silver and
+    gold model and snapshot. -#}
 {% macro apply_pii_masks() -%}
     {{ return(adapter.dispatch('apply_pii_masks')()) }}
 {%- endmacro %}
@@ -27,6 +30,13 @@
                 set tags ('pii' = '{{ column.meta.get('pii_type', 'text') }}')
             {%- endset -%}
             {%- do run_query(set_mask) -%}
+            {%- do run_query(set_tag) -%}
+        {%- endfor -%}
+        {%- for name, column in model.columns.items() if column.meta.get('personal') -%}
+            {%- set set_tag -%}
+                alter table {{ this }} alter column {{ adapter.quote(name) }}
+                set tags ('personal_data' = '{{ column.meta.get('personal') }}')
+            {%- endset -%}
             {%- do run_query(set_tag) -%}
         {%- endfor -%}
     {%- endif -%}

@@ -48,20 +48,15 @@ renamed as (
                 ['address.zip', 'string_or_integer', false],
             ]) }},
             case
+                -- a reason names the field and the problem, never the value (it may be personal)
                 when try_variant_get(payload, '$.update_type', 'string')
                     not in ('new', 'update', 'delete')
-                    then concat(
-                            'unknown update_type ',
-                            try_variant_get(payload, '$.update_type', 'string')
-                        )
+                    then 'unknown update_type'
                 when try_variant_get(payload, '$.dob', 'string') is not null
                     and try_to_timestamp(
                         try_variant_get(payload, '$.dob', 'string'), 'MM/dd/yyyy'
                     ) is null
-                    then concat(
-                            'dob is not a MM/dd/yyyy date: ',
-                            try_variant_get(payload, '$.dob', 'string')
-                        )
+                    then 'dob is not a MM/dd/yyyy date'
             end
         ) as rejection_reason
 

@@ -30,7 +30,7 @@ renamed as (
             ]) }},
             case
                 when try_variant_get(payload, '$.action', 'string') not in ('start', 'stop')
-                    then concat('unknown action ', try_variant_get(payload, '$.action', 'string'))
+                    then 'unknown action'
             end
         ) as rejection_reason
 

@@ -195,7 +195,10 @@ def dbt_run(settings: Settings, *extra: str) -> float:
 def hourly_vars(job_file: Path = HOURLY_JOB) -> dict:
     """The ``--vars`` of the hourly dbt job's build command (the data-test window)."""
     job = yaml.safe_load(job_file.read_text())
-    (command,) = job["resources"]["jobs"]["dbt_build"]["tasks"][0]["dbt_task"]["commands"]
+    [task] = [
+        t for t in job["resources"]["jobs"]["dbt_build"]["tasks"] if t["task_key"] == "dbt_build"
+    ]
+    (command,) = task["dbt_task"]["commands"]
     words = shlex.split(command)
     return yaml.safe_load(words[words.index("--vars") + 1]) if "--vars" in words else {}
 

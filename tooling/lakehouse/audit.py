@@ -131,7 +131,7 @@ def audit(spark: SparkSession, settings: Settings, *, kafka: bool) -> dict:
     files = reconcile_landing(spark, settings, bronze)
     report = {"ledger": ledger(spark), "landing": {**asdict(files), "missing": files.missing}}
     if kafka:
-        offsets = watermark_offsets(settings.kafka_bootstrap_servers, settings.topics.names())
+        offsets = watermark_offsets(settings.kafka_client_config(), settings.topics.names())
         report["kafka"] = [
             {**asdict(t), "missing": t.missing} for t in reconcile_topics(bronze, offsets)
         ]

@@ -1,10 +1,13 @@
-"""Register the ingester's path-based bronze tables in an environment's metastore."""
+"""Name an environment's tables for a session: the ingester's path-based bronze tables in the
+metastore (before dbt runs), or every table by its folder on a session without the metastore, so
+queries run while a build holds the embedded metastore."""
 
 from __future__ import annotations
 
 from pyspark.sql import SparkSession
 
 from ingestion.bronze import BRONZE_TABLES, ensure_table
+from ingestion.erasure import BUILT_LAYERS
 from ingestion.settings import Settings
 
 
@@ -15,3 +18,37 @@ def register_bronze(spark: SparkSession, settings: Settings) -> None:
         table = settings.bronze_table(name)
         ensure_table(spark, table)
         spark.sql(f"create table if not exists bronze.{name} using delta location '{table.path}'")
+
+
+def without_metastore(spark: SparkSession) -> bool:
+    return spark.conf.get("spark.sql.catalogImplementation", "in-memory") == "in-memory"
+
+
+def register_by_path(spark: SparkSession, settings: Settings) -> list[str]:
+    """On a session without the metastore: bronze tables at the ingester's paths, each silver and
+    gold table (snapshots included) at its folder under the warehouse, as dbt built it, and the
+    erasure bookkeeping (``governance``). Returns the tables named. Views (the bronze staging
+    views) live in the metastore only."""
+    register_bronze(spark, settings)
+    named = [f"bronze.{name}" for name in BRONZE_TABLES]
+    folders = {layer: settings.warehouse_dir / f"{layer}.db" for layer in BUILT_LAYERS}
+    folders["governance"] = settings.governance_dir  # erasure's suppression list, receipts
+    for layer, folder in folders.items():
+        spark.sql(f"create schema if not exists {layer}")
+        for table in sorted(folder.glob("*")):
+            if (table / "_delta_log").is_dir():
+                spark.sql(
+                    f"create table if not exists {layer}.{table.name} "
+                    f"using delta location '{table}'"
+                )
+                named.append(f"{layer}.{table.name}")
+    return named
+
+
+def name_tables(spark: SparkSession, settings: Settings) -> None:
+    """The environment's tables by name: from the metastore if the session has it (bronze
+    registered), else by path."""
+    if without_metastore(spark):
+        register_by_path(spark, settings)
+    else:
+        register_bronze(spark, settings)

@@ -45,7 +45,7 @@ def test_every_job_is_a_valid_databricks_job(target):
 
 def test_a_job_with_an_unknown_field_is_rejected():
     job = copy.deepcopy(resolve("test").jobs["dbt_build"])
-    job["tasks"][0]["dbt_task"]["profile_directory"] = "profiles"
+    job["tasks"][-1]["dbt_task"]["profile_directory"] = "profiles"
     with pytest.raises(ValueError, match="profile_directory"):
         Job.from_dict(job)
 
@@ -81,8 +81,9 @@ def test_jobs_and_dbt_grant_to_the_same_groups(target):
     names = {role: resolved.variables[f"{role}_group"] for role in GROUPS}
     assert names == GROUPS
     pii_readers = resolved.variables["pii_readers_group"]
-    for key, _, _ in tasks(resolved, "dbt_task"):
-        for cluster in resolved.jobs[key]["job_clusters"]:
+    for key, task, _ in tasks(resolved, "dbt_task"):
+        clusters = {c["job_cluster_key"]: c for c in resolved.jobs[key]["job_clusters"]}
+        for cluster in [clusters[task["job_cluster_key"]]]:
             env = cluster["new_cluster"]["spark_env_vars"]
             assert env["DBT_ENGINEERS_GROUP"] == names["engineers"], key
             assert env["DBT_ANALYSTS_GROUP"] == names["analysts"], key
@@ -96,6 +97,38 @@ def test_prod_without_a_service_principal_has_no_run_as_identity():
     assert resolve("prod", unset).config["run_as"] == {"service_principal_name": ""}
 
 
+#: The ingester's settings that hold secrets: on a job cluster, only from a secret scope.
+SECRET_SETTINGS = {"LAKEHOUSE_REGISTRATIONS_URL", "LAKEHOUSE_KAFKA_SASL_JAAS_CONFIG"}
+
+
+def cluster_envs(job: dict) -> dict[str, dict[str, str]]:
+    return {
+        cluster["job_cluster_key"]: cluster["new_cluster"].get("spark_env_vars", {})
+        for cluster in job.get("job_clusters", [])
+    }
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_every_job_that_reads_kafka_does_so_over_sasl_ssl(target):
+    """A job cluster carrying Kafka credentials connects with SASL_SSL and a mechanism, and every
+    task that reads Kafka runs on such a cluster."""
+    resolved = resolve(target)
+    readers = 0
+    for key, job in resolved.jobs.items():
+        envs = cluster_envs(job)
+        for name, env in envs.items():
+            if "LAKEHOUSE_KAFKA_SASL_JAAS_CONFIG" in env:
+                assert env.get("LAKEHOUSE_KAFKA_SECURITY_PROTOCOL") == "SASL_SSL", f"{key}/{name}"
+                assert env.get("LAKEHOUSE_KAFKA_SASL_MECHANISM"), f"{key}/{name}"
+        for task in job.get("tasks", []):
+            parameters = task.get("python_wheel_task", {}).get("parameters", [])
+            if "--kafka" in parameters:
+                readers += 1
+                env = envs[task["job_cluster_key"]]
+                assert "LAKEHOUSE_KAFKA_SASL_JAAS_CONFIG" in env, f"{key}: no Kafka credentials"
+    assert readers >= 2
+
+
 def test_test_and_prod_keep_their_secrets_apart():
     scopes = {target: resolve(target).variables["secret_scope"] for target in TARGETS}
     assert len(set(scopes.values())) == len(TARGETS), scopes
@@ -105,7 +138,7 @@ def test_test_and_prod_keep_their_secrets_apart():
             for cluster in job.get("job_clusters", []):
                 env = cluster["new_cluster"].get("spark_env_vars", {})
                 for name, value in env.items():
-                    if name.startswith("LAKEHOUSE_"):
+                    if name in SECRET_SETTINGS:
                         assert re.fullmatch(
                             rf"\{{\{{secrets/{scopes[target]}/[\w-]+\}}\}}", value
                         ), f"{target}/{key}: {name} is not a secret of scope {scopes[target]}"
@@ -163,7 +196,8 @@ def test_the_hourly_build_tests_recent_rows_and_a_daily_job_tests_all():
     """The hourly build's data tests read the rows of the last hours (the variable of
     macros/testing/get_where_subquery.sql); every test on every row runs daily."""
     jobs = resolve("prod").jobs
-    (hourly,) = jobs["dbt_build"]["tasks"][0]["dbt_task"]["commands"]
+    steps = {task["task_key"]: task for task in jobs["dbt_build"]["tasks"]}
+    (hourly,) = steps["dbt_build"]["dbt_task"]["commands"]
     build = shlex.split(hourly)
     assert build[:2] == ["dbt", "build"]
     window = yaml.safe_load(build[build.index("--vars") + 1])["test_window_hours"]
@@ -222,3 +256,47 @@ def test_databricks_profile_takes_the_token_the_dbt_task_injects():
         both = {"DATABRICKS_TOKEN": "<given>", "DBT_ACCESS_TOKEN": "<injected>"}
         assert render(token, both) == "<given>"
         assert render(outputs[target]["catalog"], {}) == f"smartwatch_{target}"
+
+
+#: The notification each kind of health rule raises.
+HEALTH_NOTICE = {
+    "RUN_DURATION_SECONDS": "on_duration_warning_threshold_exceeded",
+    "STREAMING_BACKLOG_SECONDS": "on_streaming_backlog_exceeded",
+}
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_every_job_alerts_on_failure_and_on_its_health_rules(target):
+    resolved = resolve(target)
+    alert = SUPPLIED["alert_email"]
+    for key, job in resolved.jobs.items():
+        notices = job.get("email_notifications", {})
+        assert notices.get("on_failure") == [alert], f"{key} fails silently"
+        for rule in job.get("health", {}).get("rules", []):
+            assert notices.get(HEALTH_NOTICE[rule["metric"]]) == [alert], f"{key}: {rule}"
+    jobs = resolved.jobs
+    metrics = {
+        key: {r["metric"] for r in job.get("health", {}).get("rules", [])}
+        for key, job in jobs.items()
+    }
+    assert "STREAMING_BACKLOG_SECONDS" in metrics["ingester_stream"]
+    for key in ("ingester_available_now", "dbt_build", "dbt_full_tests"):
+        assert "RUN_DURATION_SECONDS" in metrics[key], key
+
+
+def test_the_dbt_job_checks_source_freshness_before_it_builds():
+    [job] = [resolve("prod").jobs["dbt_build"]]
+    steps = {task["task_key"]: task for task in job["tasks"]}
+    assert steps["source_freshness"]["dbt_task"]["commands"] == [
+        "dbt source freshness --target prod"
+    ]
+    assert steps["dbt_build"]["depends_on"] == [{"task_key": "source_freshness"}]
+    assert steps["dbt_build"].get("run_if", "ALL_SUCCESS") == "ALL_SUCCESS"
+    sources = yaml.safe_load((REPO / "models" / "bronze" / "_sources.yml").read_text())
+    [bronze] = sources["sources"]
+    assert bronze["config"]["freshness"]["error_after"], "freshness must be able to fail the run"
+
+
+def test_a_failing_data_test_fails_the_job():
+    project = yaml.safe_load((REPO / "dbt_project.yml").read_text())
+    assert project["data_tests"]["smartwatch_lakehouse"]["+severity"] == "error"

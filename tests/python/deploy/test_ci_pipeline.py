@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 
 import yaml
@@ -58,7 +59,6 @@ def test_pipeline_runs_on_main_and_validates_pull_requests():
     pipeline = _pipeline()
     assert pipeline["trigger"]["branches"]["include"] == ["main"]
     assert pipeline["pr"]["branches"]["include"] == ["main"]
-    assert {"group": "smartwatch-lakehouse-secrets"} in pipeline["variables"]
     for name in STAGES[:3]:
         assert "condition" not in _stage(name), f"{name} must run on pull requests"
     for name in SKIPPED_ON_PULL_REQUESTS:
@@ -74,8 +74,12 @@ def test_pipeline_stages_do_what_they_say():
     def commands(stage):
         return "\n".join(script for script, _ in _scripts(_stage(stage)))
 
-    assert "ruff check" in commands("Lint") and "ruff format --check" in commands("Lint")
-    assert "sqlfluff lint models macros snapshots" in commands("Lint")
+    assert commands("Lint").strip() == "make lint"
+    lint = make_dry_run("lint")
+    assert "ruff check ingestion simulator tooling tests" in lint
+    assert "ruff format --check ingestion simulator tooling tests" in lint
+    assert "sqlfluff lint models macros snapshots" in lint
+    assert "make .venv/.installed" in commands("UnitTests")
     assert 'pytest -m "not integration"' in commands("UnitTests")
     assert "make test" in [script.strip() for script, _ in _scripts(_stage("IntegrationTests"))]
     assert "python -m build --wheel" in commands("BuildWheel")
@@ -92,6 +96,53 @@ def test_pipeline_stages_do_what_they_say():
         if s.get("task") == "PublishPipelineArtifact@1"
     ]
     assert published == ["artifacts"]
+
+
+def make_dry_run(target: str) -> str:
+    """The commands ``make <target>`` runs (its prerequisites taken as made)."""
+    return subprocess.run(
+        ["make", "--no-print-directory", "-n", "-o", ".venv/.installed", target],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+
+def test_each_environment_deploys_with_its_own_service_principal():
+    """The test stages hold the test service principal's credentials only, the prod stage the
+    prod one's only: nothing in a test stage can deploy prod."""
+    pipeline = _pipeline()
+    assert not [v for v in pipeline.get("variables", []) if "group" in v], "a group for all"
+    groups = {name: [v["group"] for v in _stage(name)["variables"]] for name in DEPLOY_STAGES}
+    assert groups == {
+        "DeployTest": ["smartwatch-lakehouse-test"],
+        "IntegrationOnDatabricks": ["smartwatch-lakehouse-test"],
+        "DeployProd": ["smartwatch-lakehouse-prod"],
+    }
+    for stage in STAGES[:4]:
+        assert "variables" not in _stage(stage), f"{stage} needs no credentials"
+
+
+def test_the_databricks_cli_is_pinned_and_verified_before_it_runs():
+    script = (REPO / ".ci" / "install-databricks-cli").read_text()
+    for stage in DEPLOY_STAGES:
+        installs = [s for s, _ in _scripts(_stage(stage)) if "install-databricks-cli" in s]
+        assert installs, f"{stage} does not install the pinned CLI"
+        assert "install.sh" not in "\n".join(s for s, _ in _scripts(_stage(stage)))
+    [choice] = [line for line in script.splitlines() if line.startswith("version=")]
+    chosen = subprocess.run(
+        ["sh", "-c", f'{choice}; echo "$version"'],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    pinned = re.search(r'"databricks-bundles==([0-9.]+)"', (REPO / "pyproject.toml").read_text())
+    assert pinned and chosen == pinned.group(1)
+    assert "sha256sum --check --strict" in script
+    assert script.index("sha256sum") < script.index("unzip"), "verified before it is unpacked"
+    assert script.startswith("#!/bin/sh") and "set -eu" in script
 
 
 def test_prod_deploys_through_an_approved_environment():

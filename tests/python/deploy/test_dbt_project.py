@@ -17,6 +17,14 @@ from tests.python.support.scenario import scenario_settings
 
 #: Columns that name, locate or date a person (the contract's user profile).
 DIRECT_IDENTIFIERS = {"first_name", "last_name", "street_address", "dob"}
+#: Every column of the project that can hold personal data, and how it is governed: masked
+#: (direct identifiers, raw payloads), or tagged with its kind.
+MASKED = DIRECT_IDENTIFIERS | {"value"}
+PERSONAL = {
+    **dict.fromkeys(["user_id", "device_id", "mac_address", "silver_key"], "identifier"),
+    **dict.fromkeys(["city", "state", "zip", "sex", "gender", "age"], "quasi_identifier"),
+    **dict.fromkeys(["heartrate", "min_bpm", "max_bpm", "avg_bpm"], "health"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -76,9 +84,63 @@ def test_raw_payloads_in_silver_are_masked_too(manifests):
     assert rejected["columns"]["value"]["meta"].get("pii") is True
 
 
-def rendered_statements(manifest: dict, macro: str, groups: dict[str, str]) -> list[str]:
+def test_every_column_that_can_hold_personal_data_is_masked_or_tagged(manifests):
+    """On the Databricks targets, each silver and gold table and snapshot masks its direct
+    identifiers and raw payloads and tags its other personal data, by a post-hook whose
+    statements are checked below."""
+    governed = 0
+    for target in ("dev", "test", "prod"):
+        for node in nodes(manifests[target], "model", "snapshot"):
+            if layer(node) not in ("silver", "gold"):
+                continue
+            for name, column in node["columns"].items():
+                where = f"{target}: {node['name']}.{name}"
+                if name in MASKED:
+                    assert column["meta"].get("pii") is True, f"{where} is not masked"
+                    governed += 1
+                elif name in PERSONAL:
+                    assert column["meta"].get("personal") == PERSONAL[name], f"{where} untagged"
+                    governed += 1
+            hooks = [h["sql"] for h in node["config"]["post-hook"]]
+            assert "{{ apply_pii_masks() }}" in hooks, f"{target}: {node['name']} is not governed"
+    assert governed
+
+
+def test_the_governance_hook_masks_and_tags_what_the_columns_say(manifests):
+    from types import SimpleNamespace
+
+    columns = {
+        "user_id": SimpleNamespace(meta={"personal": "identifier"}),
+        "dob": SimpleNamespace(meta={"pii": True, "pii_type": "date"}),
+        "first_name": SimpleNamespace(meta={"pii": True}),
+        "workout_id": SimpleNamespace(meta={}),
+    }
+    model = SimpleNamespace(config=SimpleNamespace(materialized="table"), columns=columns)
+    ran = rendered_statements(
+        manifests["prod"],
+        "databricks__apply_pii_masks",
+        {},
+        model=model,
+        this="smartwatch_prod.silver.user_profile",
+        adapter=SimpleNamespace(quote=lambda name: f"`{name}`"),
+        governance_schema=lambda: "smartwatch_prod.governance",
+    )
+    table = "alter table smartwatch_prod.silver.user_profile alter column"
+    assert sorted(ran) == sorted(
+        [
+            f"{table} `dob` set mask smartwatch_prod.governance.mask_pii_date",
+            f"{table} `dob` set tags ('pii' = 'date')",
+            f"{table} `first_name` set mask smartwatch_prod.governance.mask_pii_string",
+            f"{table} `first_name` set tags ('pii' = 'text')",
+            f"{table} `user_id` set tags ('personal_data' = 'identifier')",
+        ]
+    )
+
+
+def rendered_statements(manifest: dict, macro: str, groups: dict[str, str], **context) -> list[str]:
     """The statements a Databricks macro runs, rendered with jinja2 outside dbt: ``var`` gives the
-    group names, ``run_query`` records each statement (whitespace collapsed)."""
+    group names, ``run_query`` records each statement (whitespace collapsed); ``context`` adds
+    what else the macro reads (``model``, ``this``, ...)."""
     from types import SimpleNamespace
 
     from jinja2 import Environment
@@ -91,6 +153,7 @@ def rendered_statements(manifest: dict, macro: str, groups: dict[str, str]) -> l
         target=SimpleNamespace(catalog="smartwatch_prod"),
         execute=True,
         run_query=lambda sql: ran.append(" ".join(sql.split())),
+        **context,
     )
     environment.from_string(definition["macro_sql"] + "{{ " + macro + "() }}").render()
     return ran

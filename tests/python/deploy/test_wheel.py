@@ -111,7 +111,11 @@ def test_the_wheel_holds_the_runtime_and_the_simulator_only(wheel):
     }
     assert packages == {"ingestion", "simulator"}
     assert "ingestion/conf/log4j2.properties" in names
-    assert re.findall(r"^(\S+) = ", scripts, re.M) == ["lakehouse-ingest", "lakehouse-simulate"]
+    assert sorted(re.findall(r"^(\S+) = ", scripts, re.M)) == [
+        "lakehouse-forget",
+        "lakehouse-ingest",
+        "lakehouse-simulate",
+    ]
 
 
 def test_the_installed_wheels_entry_points_run_and_keep_state_out_of_site_packages(wheel, tmp_path):
@@ -156,3 +160,27 @@ def test_the_installed_wheels_entry_points_run_and_keep_state_out_of_site_packag
         )
         assert helped.returncode == 0, helped.stderr
         assert "--env" in helped.stdout and "--landing" in helped.stdout
+
+
+def test_lakehouse_forget_accepts_every_parameter_the_erasure_job_passes():
+    from ingestion.job import parse_forget_args
+
+    for target in TARGETS:
+        found = [
+            (key, task["python_wheel_task"]["parameters"])
+            for key, task, _ in tasks(resolve(target), "python_wheel_task")
+            if task["python_wheel_task"]["entry_point"] == "lakehouse-forget"
+        ]
+        assert {key for key, _ in found} == {"forget_user"}
+        job = resolve(target).jobs["forget_user"]
+        assert job["parameters"] == [{"name": "user_id", "default": ""}]
+        # Databricks puts the run's user_id where the job passes its dynamic value reference
+        reference = "{{job.parameters.user_id}}"
+        assert reference in found[0][1]
+        erase, purge = (
+            parse_forget_args([p.replace(reference, "42") for p in parameters])
+            for _, parameters in found
+        )
+        assert erase.catalog == purge.catalog == f"smartwatch_{target}"
+        assert (erase.user_id, erase.purge_history) == (42, False)
+        assert (purge.user_id, purge.purge_history) == (None, True)

@@ -23,13 +23,12 @@ from ingestion.errors import LakehouseError
 from ingestion.ingest import ingest_once
 from ingestion.registrations import (
     RegistrationSourceError,
-    describe_url,
     extract,
     parse_row,
     read_rows,
-    redact,
     to_utc_micros,
 )
+from ingestion.secrets import describe_url, redact
 from ingestion.settings import Settings
 from lakehouse.dbt import run_dbt
 from simulator.write import registration_table

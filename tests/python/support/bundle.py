@@ -22,6 +22,7 @@ SUPPLIED = {
     "warehouse_id": "0123456789abcdef",
     "kafka_bootstrap_servers": "broker.example.net:9093",
     "prod_service_principal": "00000000-0000-0000-0000-000000000001",
+    "alert_email": "lakehouse-oncall@example.com",
 }
 # References the Databricks CLI itself resolves at deploy time.
 RUNTIME_REFERENCES = ("workspace.", "resources.")

@@ -40,8 +40,8 @@ REASON_CLASSES = [
     (r"^value is not a JSON object$", "not_object"),
     (r"^missing field ", "missing_field"),
     (r"^wrong type for ", "wrong_type"),
-    (r"^unknown (update_type|action) ", "unknown_enum"),
-    (r"^dob is not a MM/dd/yyyy date", "bad_date"),
+    (r"^unknown (update_type|action)$", "unknown_enum"),
+    (r"^dob is not a MM/dd/yyyy date$", "bad_date"),
     (r"^unknown topic ", "unknown_topic"),
     (r"^not a Kafka record", "not_kafka_record"),
 ]

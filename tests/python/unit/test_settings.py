@@ -94,3 +94,61 @@ def test_the_trigger_interval_in_seconds(tmp_path, interval, seconds):
 def test_an_unreadable_trigger_interval_is_refused_with_the_form_to_use(tmp_path, interval):
     with pytest.raises(ValidationError, match="e.g. '10 seconds'"):
         load_settings(home=tmp_path, trigger_interval=interval)
+
+
+QUOTED_JAAS = (
+    "org.apache.kafka.common.security.plain.PlainLoginModule required "
+    f'username="$ConnectionString" password="{HIDDEN}";'
+)
+
+
+def test_kafka_credentials_without_an_encrypted_protocol_are_refused(tmp_path):
+    with pytest.raises(ValidationError, match="LAKEHOUSE_KAFKA_SECURITY_PROTOCOL=SASL_SSL"):
+        load_settings(home=tmp_path, kafka_sasl_jaas_config=QUOTED_JAAS)
+    with pytest.raises(ValidationError, match="SASL_PLAINTEXT"):
+        load_settings(
+            home=tmp_path,
+            kafka_sasl_jaas_config=QUOTED_JAAS,
+            kafka_security_protocol="SASL_PLAINTEXT",
+        )
+
+
+def test_the_status_client_reaches_the_broker_as_the_ingester_does(tmp_path):
+    settings = load_settings(
+        home=tmp_path,
+        kafka_bootstrap_servers="ns.servicebus.windows.net:9093",
+        kafka_security_protocol="SASL_SSL",
+        kafka_sasl_mechanism="PLAIN",
+        kafka_sasl_jaas_config=QUOTED_JAAS,
+    )
+    assert settings.kafka_source_options() == {
+        "kafka.security.protocol": "SASL_SSL",
+        "kafka.sasl.mechanism": "PLAIN",
+        "kafka.sasl.jaas.config": QUOTED_JAAS,
+    }
+    assert settings.kafka_client_config() == {
+        "bootstrap.servers": "ns.servicebus.windows.net:9093",
+        "security.protocol": "SASL_SSL",
+        "sasl.mechanism": "PLAIN",
+        "sasl.username": "$ConnectionString",
+        "sasl.password": HIDDEN,
+    }
+
+
+def test_every_secret_of_the_settings_is_known_to_the_redactor(tmp_path):
+    database = "-".join(["db", "pass", "word"])
+    odbc = "-".join(["odbc", "pass", "word"])
+    trust = "-".join(["trust", "pass"])
+    url = (
+        f"mssql+pyodbc://app:{database}@server/db?odbc_connect="
+        f"DRIVER%3D%7BODBC%7D%3BUID%3Dapp%3BPWD%3D{odbc}"
+    )
+    settings = load_settings(
+        home=tmp_path,
+        registrations_url=url,
+        kafka_security_protocol="SASL_SSL",
+        kafka_sasl_jaas_config=QUOTED_JAAS,
+        kafka_options={"kafka.ssl.truststore.password": trust},
+    )
+    known = settings.secret_values()
+    assert {database, odbc, HIDDEN, QUOTED_JAAS, "trust-pass"} <= set(known)

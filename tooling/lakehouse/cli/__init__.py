@@ -14,6 +14,7 @@ import click
 from rich.logging import RichHandler
 
 from ingestion.errors import LakehouseError
+from ingestion.secrets import redaction
 from ingestion.settings import Env
 from lakehouse.cli import bench, demo, pipeline, sources, warehouse
 from lakehouse.cli.options import err_console
@@ -62,6 +63,7 @@ for command in (
     pipeline.run,
     pipeline.status,
     pipeline.audit,
+    pipeline.forget,
     warehouse.build,
     warehouse.docs,
     warehouse.sql,
@@ -87,5 +89,5 @@ def main() -> None:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         if not isinstance(exc, LakehouseError):
             message = f"{type(exc).__name__}: {message} (run again with --verbose for details)"
-        click.echo(f"error: {message}", err=True)
+        click.echo(f"error: {redaction(())(message)}", err=True)
         sys.exit(1)

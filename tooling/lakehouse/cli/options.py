@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from ingestion.secrets import redaction
 from ingestion.settings import Env
 from lakehouse.project import LocalSettings, load_settings
 
@@ -16,8 +17,11 @@ err_console = Console(stderr=True)
 
 
 def settings_of(ctx: click.Context, **overrides) -> LocalSettings:
-    """The settings of the group's environment, with a command's own flags on top."""
-    return load_settings(**ctx.obj, **overrides)
+    """The settings of the group's environment, with a command's own flags on top; their secrets
+    are kept out of every log line from here on."""
+    settings = load_settings(**ctx.obj, **overrides)
+    redaction(settings.secret_values())
+    return settings
 
 
 def spark_of(settings: LocalSettings, *, with_metastore: bool):

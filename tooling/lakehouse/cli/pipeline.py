@@ -134,11 +134,11 @@ def audit(ctx, landing_dir, kafka, fmt) -> None:
     """The record ledger per day, source and topic, reconciled with the landing files and the
     broker; exits non-zero when any record is unaccounted for."""
     from lakehouse import audit as ledger
-    from lakehouse.catalog import register_bronze
+    from lakehouse.catalog import name_tables
 
     settings = settings_of(ctx, landing_dir=landing_dir)
-    spark = spark_of(settings, with_metastore=True)
-    register_bronze(spark, settings)
+    spark = spark_of(settings, with_metastore=False)
+    name_tables(spark, settings)
     report = ledger.audit(spark, settings, kafka=kafka)
     if fmt == "json":
         click.echo(json.dumps(report, indent=2, default=str))
@@ -164,3 +164,36 @@ def audit(ctx, landing_dir, kafka, fmt) -> None:
             "records are unaccounted for (see above): run `lakehouse ingest` and `lakehouse "
             "build` again; if they stay missing, check the ingester's log and the checkpoints"
         )
+
+
+@click.command()
+@env_option
+@click.option("--user-id", required=True, type=int, help="The user to erase.")
+@format_option("table", "json")
+@click.pass_context
+def forget(ctx, user_id, fmt) -> None:
+    """Erase a user from every table of the environment, history included; keep their id hashed
+    on the suppression list and record a receipt. Stop the ingester first."""
+    from lakehouse.erasure import forget as erase
+
+    settings = settings_of(ctx)
+    receipt = erase(spark_of(settings, with_metastore=True), settings, user_id)
+    summary = {
+        "receipt_id": receipt.receipt_id,
+        "erased_at": receipt.erased_at.isoformat(),
+        "rows_removed": receipt.rows_removed,
+        "landing_files_holding_the_user": receipt.landing_files,
+    }
+    if fmt == "json":
+        click.echo(json.dumps(summary, indent=2))
+        return
+    table = Table("table", "rows removed", title=f"Erasure {receipt.receipt_id}")
+    for name, rows in receipt.rows_removed.items():
+        table.add_row(name, str(rows))
+    Console().print(table)
+    if receipt.landing_files:
+        Console().print(
+            "Landing files that still hold the user (the source systems' retention decides):"
+        )
+        for path in receipt.landing_files:
+            Console().print(f"  {path}")

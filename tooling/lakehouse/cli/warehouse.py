@@ -48,15 +48,17 @@ def docs(ctx, serve, port) -> None:
 @click.argument("query")
 @click.pass_context
 def sql(ctx, fmt, query) -> None:
-    """Run a SQL query against an environment's tables (bronze, silver, gold)."""
+    """Run a SQL query against an environment's tables (bronze, silver, gold). It reads the
+    tables by their folders, not through the metastore, so it runs while the ingester streams
+    and while a build runs."""
     from pyspark.errors import PySparkException
 
-    from lakehouse.catalog import register_bronze
+    from lakehouse.catalog import name_tables
     from lakehouse.query import as_text, render_csv, render_json
 
     settings = settings_of(ctx)
-    spark = spark_of(settings, with_metastore=True)
-    register_bronze(spark, settings)
+    spark = spark_of(settings, with_metastore=False)
+    name_tables(spark, settings)
     try:
         frame = spark.sql(query)
         if fmt == "json":

@@ -1,0 +1,193 @@
+"""Erasure with proof: after ``forget``, no file of the environment's storage (read directly: the
+Parquet data and checkpoints with pyarrow, every other file as bytes) holds the user's
+identifiers; every other user's rows are as they were; records the sources still hold are not
+ingested again, and a rebuild does not bring the user back."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pyarrow.parquet as pq
+import pytest
+
+from ingestion.erasure import RECEIPTS, SUPPRESSED, governance_table, subject_of
+from ingestion.ingest import ingest_once
+from lakehouse.dbt import run_dbt
+from lakehouse.erasure import built_tables, forget
+from tests.python.support.scenario import scenario_settings
+
+T0 = 1_678_450_000  # 2023-03-10 12:06:40 UTC
+GONE, KEPT = 987_654_321, 123_456_789
+DEVICE = 876_543_210  # registered to GONE, then to KEPT at T0 + 3600
+GONE_MAC, KEPT_MAC = "de:ad:be:ef:00:01", "c0:ff:ee:00:00:02"
+#: What identifies the erased user, as it may be written anywhere.
+IDENTIFIERS = [str(GONE), "Zelda", "Quokkastrand", "1 Erasure Lane", GONE_MAC, "05/17/1990"]
+#: Folders of the environment that stand in for the source systems (their retention decides).
+SOURCES = {"landing", "truth", "kafka", "registrations.db"}
+
+
+def envelope(topic: str, offset: int, key: str, value: dict, at: int = T0) -> str:
+    return json.dumps(
+        {
+            "topic": topic,
+            "partition": 0,
+            "offset": offset,
+            "key": key,
+            "value": json.dumps(value),
+            "timestamp": at,
+        }
+    )
+
+
+def profile(user: int, first: str, last: str, street: str, dob: str) -> dict:
+    return {
+        "user_id": user,
+        "update_type": "new",
+        "timestamp": T0 - 7200,
+        "first_name": first,
+        "last_name": last,
+        "dob": dob,
+        "sex": "F",
+        "gender": "F",
+        "address": {"street_address": street, "city": "Duluth", "state": "MN", "zip": "55802"},
+    }
+
+
+def workout(user: int, action: str, at: int) -> dict:
+    return {"user_id": user, "workout_id": 1, "session_id": 1, "action": action, "timestamp": at}
+
+
+def visit(mac: str, login: int, logout: int) -> dict:
+    return {"mac_address": mac, "gym": 4, "login": login, "logout": logout}
+
+
+#: (topic, offset, key, value): whose it is, by hand.
+GONE_RECORDS = [
+    (
+        "user_info",
+        1,
+        str(GONE),
+        profile(GONE, "Zelda", "Quokkastrand", "1 Erasure Lane", "05/17/1990", T0 - 7200),
+    ),
+    ("workout", 1, str(GONE), workout(GONE, "start", T0 + 60)),
+    ("workout", 2, str(GONE), workout(GONE, "stop", T0 + 1260)),
+    ("bpm", 1, str(DEVICE), {"device_id": DEVICE, "time": T0 + 600, "heartrate": 120}),
+    (
+        "gym_login",
+        1,
+        GONE_MAC,
+        {"mac_address": GONE_MAC, "gym": 4, "login": T0, "logout": T0 + 1800},
+    ),
+]
+KEPT_RECORDS = [
+    (
+        "user_info",
+        2,
+        str(KEPT),
+        profile(KEPT, "Ada", "Lovelace", "2 Kept Road", "12/10/1985", T0 - 7200),
+    ),
+    ("workout", 3, str(KEPT), workout(KEPT, "start", T0 + 4000)),
+    ("workout", 4, str(KEPT), workout(KEPT, "stop", T0 + 5000)),
+    # the device is KEPT's from T0 + 3600: this reading is theirs
+    ("bpm", 2, str(DEVICE), {"device_id": DEVICE, "time": T0 + 4500, "heartrate": 95}),
+    (
+        "gym_login",
+        2,
+        KEPT_MAC,
+        {"mac_address": KEPT_MAC, "gym": 4, "login": T0 + 3900, "logout": T0 + 5400},
+    ),
+]
+REGISTRATIONS = [  # user_id, device_id, mac_address, registration_timestamp
+    (GONE, DEVICE, GONE_MAC, T0 - 86_400),
+    (KEPT, DEVICE, KEPT_MAC, T0 + 3600),
+]
+
+
+def land(landing: Path, name: str) -> None:
+    kafka = landing / "kafka"
+    kafka.mkdir(parents=True, exist_ok=True)
+    lines = [envelope(*record) for record in GONE_RECORDS + KEPT_RECORDS]
+    (kafka / name).write_text("\n".join(lines) + "\n")
+    exports = landing / "registrations"
+    exports.mkdir(parents=True, exist_ok=True)
+    (exports / "export.csv").write_text(
+        "user_id,device_id,mac_address,registration_timestamp\n"
+        + "".join(",".join(map(str, row)) + "\n" for row in REGISTRATIONS)
+    )
+
+
+def holders(*roots: Path) -> dict[str, list[str]]:
+    """Every file under ``roots`` (the source stand-ins aside) that holds an identifier of the
+    erased user, with the identifiers it holds: Parquet read with pyarrow, the rest as bytes."""
+    found = {}
+    files = [(root, p) for root in roots for p in sorted(root.rglob("*")) if p.is_file()]
+    for root, path in files:
+        if path.relative_to(root).parts[0] in SOURCES:
+            continue
+        if path.suffix == ".parquet":
+            text = json.dumps(pq.read_table(path).to_pylist(), default=str)
+        else:
+            text = path.read_bytes().decode("utf-8", errors="replace")
+        held = [i for i in IDENTIFIERS if i in text]
+        if held:
+            found[str(path)] = held
+    return found
+
+
+def gold_rows(spark) -> dict[str, list]:
+    """Each gold table's rows, sorted."""
+    tables = {n: p for n, p in built_tables(spark).items() if n.startswith("gold.")}
+    return {
+        name: sorted(map(tuple, spark.read.format("delta").load(str(path)).collect()), key=repr)
+        for name, path in tables.items()
+    }
+
+
+@pytest.mark.integration
+def test_forget_leaves_no_file_holding_the_user_and_the_rest_intact(catalog, tmp_path):
+    spark = catalog
+    settings = scenario_settings(tmp_path / "home")
+    land(settings.landing, "wave-1.jsonl")
+    ingest_once(spark, settings)
+    run_dbt(settings, ["build"])
+    # the environment's storage: its folder, and the warehouse the session's metastore keeps
+    roots = (settings.root, Path(urlparse(spark.conf.get("spark.sql.warehouse.dir")).path))
+    assert holders(*roots), "the scenario must put the user's identifiers into the lakehouse"
+    before = gold_rows(spark)
+    kept_before = {
+        name: [r for r in rows if str(GONE) not in repr(r)] for name, rows in before.items()
+    }
+    assert any(len(kept_before[n]) < len(before[n]) for n in before), "gold must hold the user"
+
+    receipt = forget(spark, settings, GONE)
+
+    # bronze lost exactly the user's records, by hand: 5 Kafka records, 1 exported registration
+    assert receipt.rows_removed["bronze.kafka_records"] == len(GONE_RECORDS)
+    assert receipt.rows_removed["bronze.registration_exports"] == 1
+    assert receipt.rows_removed["bronze.registrations"] == 0
+    assert receipt.landing_files == [
+        str(settings.landing / "kafka" / "wave-1.jsonl"),
+        str(settings.landing / "registrations" / "export.csv"),
+    ]
+    assert holders(*roots) == {}
+    assert gold_rows(spark) == kept_before
+    bronze = settings.bronze_table("kafka_records").read(spark)
+    assert sorted(r.offset for r in bronze.where("topic = 'bpm'").collect()) == [2]
+
+    # the receipt: counts and time, no identifier; the id kept hashed only
+    receipts = spark.read.format("delta").load(str(settings.governance_dir / RECEIPTS))
+    [row] = receipts.collect()
+    assert row.subject == subject_of(GONE) and row.rows_removed == receipt.rows_removed
+    suppressed = governance_table(settings, SUPPRESSED)
+    assert [r.subject for r in spark.sql(f"select subject from {suppressed}").collect()] == [
+        subject_of(GONE)
+    ]
+
+    # the sources replay the user's records: they are not ingested again, nor rebuilt
+    land(settings.landing, "replayed.jsonl")
+    ingest_once(spark, settings)
+    run_dbt(settings, ["build"])
+    assert holders(*roots) == {}
+    assert gold_rows(spark) == kept_before

@@ -1,0 +1,64 @@
+"""Erasure on the embedded default: the runtime's erasure of bronze and the snapshots, then silver
+and gold dropped (folders and all) and rebuilt by dbt from what is left, so no file of their
+history holds the user either."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+from urllib.parse import urlparse
+
+from pyspark.sql import SparkSession
+
+from ingestion import erasure
+from ingestion.erasure import BUILT_LAYERS, SNAPSHOT_MARK, Receipt
+from lakehouse.catalog import register_bronze
+from lakehouse.dbt import run_dbt
+from lakehouse.project import LocalSettings
+
+log = logging.getLogger(__name__)
+
+
+def built_tables(spark: SparkSession) -> dict[str, Path]:
+    """Every silver and gold table dbt built (views aside), by ``layer.name``, with its folder,
+    as the session's metastore knows them."""
+    found = {}
+    for layer in BUILT_LAYERS:
+        if not spark.catalog.databaseExists(layer):
+            continue
+        for table in spark.catalog.listTables(layer):
+            if table.tableType == "VIEW" or table.isTemporary:
+                continue
+            name = f"{layer}.{table.name}"
+            location = spark.sql(f"describe detail {name}").first()["location"]
+            found[name] = Path(urlparse(location).path)
+    return dict(sorted(found.items()))
+
+
+def is_snapshot(spark: SparkSession, folder: Path) -> bool:
+    return SNAPSHOT_MARK in spark.read.format("delta").load(str(folder)).columns
+
+
+def forget(spark: SparkSession, settings: LocalSettings, user_id: int) -> Receipt:
+    """Erase the user from every table of the environment; returns the recorded receipt."""
+    register_bronze(spark, settings)
+    tables = built_tables(spark)
+    snapshots = {name: path for name, path in tables.items() if is_snapshot(spark, path)}
+    derived = {name: path for name, path in tables.items() if name not in snapshots}
+    before = {
+        name: spark.read.format("delta").load(str(path)).count() for name, path in derived.items()
+    }
+    receipt = erasure.forget(spark, settings, user_id, list(snapshots.values()))
+    try:
+        for name, folder in derived.items():
+            spark.sql(f"drop table if exists {name}")
+            shutil.rmtree(folder, ignore_errors=True)
+        log.info("Rebuilding %d silver and gold table(s) without the user", len(derived))
+        run_dbt(settings, ["build", "--exclude", "resource_type:snapshot"])
+        for name, folder in derived.items():
+            after = spark.read.format("delta").load(str(folder)).count() if folder.exists() else 0
+            receipt.rows_removed[name] = before[name] - after
+    finally:
+        erasure.record_receipt(spark, settings, receipt)
+    return receipt
