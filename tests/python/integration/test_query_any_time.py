@@ -1,5 +1,6 @@
-"""`lakehouse sql` answers while another process holds the environment's embedded metastore (as a
-build does from start to end): it reads the tables by their folders."""
+"""`lakehouse sql` and the docs site's catalogue answer while another process holds the
+environment's embedded metastore (as a build does from start to end): they read the tables by
+their folders."""
 
 from __future__ import annotations
 
@@ -46,7 +47,7 @@ def cli(home: Path, *args: str) -> str:
 
 
 @pytest.mark.integration
-def test_sql_answers_while_another_process_holds_the_metastore(spark, tmp_path):
+def test_sql_and_the_catalogue_answer_while_another_process_holds_the_metastore(spark, tmp_path):
     home = tmp_path / "home"
     cli(home, "simulate", "--env", "test", "--users", "3", "--days", "1", "--clean")
     cli(home, "run", "--env", "test")
@@ -80,6 +81,12 @@ def test_sql_answers_while_another_process_holds_the_metastore(spark, tmp_path):
         query = "select count(*) as n from bronze.kafka_records"
         answer = cli(home, "sql", "--env", "test", "--format", "json", query)
         assert json.loads(answer) == [{"n": records.count()}]
+
+        cli(home, "docs", "--env", "test", "--no-serve")
+        target = home / "test" / "dbt" / "target"
+        catalog = json.loads((target / "catalog.json").read_text())
+        documented = {node["metadata"]["name"] for node in catalog["nodes"].values()}
+        assert "workout_bpm_summary" in documented and "heart_rate" in documented
     finally:
         holder.stdin.close()
         holder.wait(timeout=120)

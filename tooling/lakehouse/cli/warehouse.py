@@ -32,10 +32,14 @@ def build(ctx, dbt_target, dbt_args) -> None:
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
 @click.pass_context
 def docs(ctx, serve, port) -> None:
-    """Generate the dbt docs site (the data catalogue) and serve it on 127.0.0.1."""
+    """Generate the dbt docs site (the data catalogue) and serve it on 127.0.0.1. Locally it reads
+    the tables by their folders, so it runs while the ingester streams and a build runs."""
     from lakehouse import docs as site
+    from lakehouse.catalog import name_tables
 
     settings = settings_of(ctx)
+    if settings.dbt_target == "local":
+        name_tables(spark_of(settings, with_metastore=False), settings)
     page = site.generate(settings)
     click.echo(f"Docs generated: {page}")
     if serve:
