@@ -285,10 +285,19 @@ def suppression_list(spark: SparkSession, settings: Settings) -> DataFrame:
             "null, held_from timestamp, held_to timestamp, erased_at timestamp not null) "
             "using delta"
         )
+    else:
+        path = target[len("delta.`") : -1]
+        DeltaTable.createIfNotExists(spark).location(path).addColumns(SUPPRESSED_SCHEMA).execute()
+    return read_suppression_list(spark, settings)
+
+
+def read_suppression_list(spark: SparkSession, settings: Settings) -> DataFrame:
+    """The suppression list as it is now (a Delta read pins the version it starts from, so a
+    stream reads it again at every batch)."""
+    target = governance_table(settings, SUPPRESSED)
+    if settings.catalog:
         return spark.read.table(target)
-    path = target[len("delta.`") : -1]
-    DeltaTable.createIfNotExists(spark).location(path).addColumns(SUPPRESSED_SCHEMA).execute()
-    return spark.read.format("delta").load(path)
+    return spark.read.format("delta").load(target[len("delta.`") : -1])
 
 
 def without_suppressed(records: DataFrame, subjects: DataFrame, user_id: Column) -> DataFrame:

@@ -27,6 +27,7 @@ from ingestion.bronze import (
     is_empty,
 )
 from ingestion.erasure import (
+    read_suppression_list,
     suppression_list,
     without_suppressed,
     without_suppressed_records,
@@ -112,7 +113,8 @@ def kafka_record_sink(target: BronzeTable, suppressed: Callable[[], DataFrame]):
 
 def landing_kafka_stream(spark: SparkSession, settings: Settings) -> Stream:
     """Kafka-envelope JSON-lines files of ``<landing>/kafka`` into ``bronze.kafka_records``."""
-    suppressed = partial(suppression_list, spark, settings)
+    suppression_list(spark, settings)  # created empty before the first erasure
+    suppressed = partial(read_suppression_list, spark, settings)
     folder = settings.landing / "kafka"
     folder.mkdir(parents=True, exist_ok=True)
     lines = (
@@ -133,7 +135,8 @@ def landing_kafka_stream(spark: SparkSession, settings: Settings) -> Stream:
 
 def broker_kafka_stream(spark: SparkSession, settings: Settings) -> Stream:
     """Topics of the Kafka broker into ``bronze.kafka_records``."""
-    suppressed = partial(suppression_list, spark, settings)
+    suppression_list(spark, settings)  # created empty before the first erasure
+    suppressed = partial(read_suppression_list, spark, settings)
     rows = (
         spark.readStream.format("kafka")
         .option("kafka.bootstrap.servers", settings.kafka_bootstrap_servers)
