@@ -22,6 +22,9 @@
 ) -%}
     {%- if not execute -%}
         {%- set range = version ~ ' is not null' -%}
+    {%- elif model.resource_type != 'unit_test' and load_relation(table) is none -%}
+        {#- a parent not built yet (the catalogue of an environment before its first build) -#}
+        {%- set range = version ~ ' is not null' -%}
     {%- elif model.resource_type == 'unit_test' -%}
         {%- if is_incremental() -%}
             {%- set range -%}
@@ -35,9 +38,10 @@
     {%- else -%}
         {%- set key = consumed_version_key(table) -%}
         {%- if up_to is none -%}
-            {%- set current = run_query(
-                'describe history ' ~ table ~ ' limit 1'
-            ).columns['version'].values()[0] | int -%}
+            {%- set query -%}
+                describe history {{ table }} limit 1
+            {%- endset -%}
+            {%- set current = run_query(query).columns['version'].values()[0] | int -%}
         {%- else -%}
             {%- set current = up_to -%}
         {%- endif -%}
