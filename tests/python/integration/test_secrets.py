@@ -4,6 +4,7 @@ it, and nothing it prints, logs or raises holds a secret, in any encoding."""
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from urllib.parse import quote, quote_plus
@@ -15,6 +16,8 @@ from tests.python.support.servers import free_port
 
 DATABASE_HIDDEN = "-".join(["db", "S3cret", "pass/word"])
 KAFKA_HIDDEN = "-".join(["kafka", "S3cret", "pass"])
+TRUSTSTORE_HIDDEN = "-".join(["trust", "S3cret", "pass"])
+SECRETS = (DATABASE_HIDDEN, KAFKA_HIDDEN, TRUSTSTORE_HIDDEN)
 
 #: Every `lakehouse` command, with arguments that make it reach the secret-bearing settings.
 COMMANDS = [
@@ -55,6 +58,14 @@ def secret_settings(monkeypatch):
         "LAKEHOUSE_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
         "LAKEHOUSE_KAFKA_SASL_MECHANISM": "PLAIN",
         "LAKEHOUSE_KAFKA_SASL_JAAS_CONFIG": jaas,
+        # a secret-like option, and timeouts so that the unreachable broker fails fast
+        "LAKEHOUSE_KAFKA_OPTIONS": json.dumps(
+            {
+                "kafka.ssl.truststore.password": TRUSTSTORE_HIDDEN,
+                "kafka.default.api.timeout.ms": "5000",
+                "kafka.request.timeout.ms": "5000",
+            }
+        ),
     }.items():
         monkeypatch.setenv(name, value)
 
@@ -65,8 +76,8 @@ def test_no_command_shows_a_secret(spark, home, secret_settings, monkeypatch, ca
     caplog.set_level(logging.DEBUG)
     code, out, err = run_cli(monkeypatch, capsys, "--home", str(home), "--env", "test", *args)
     seen = "\n".join([out, err, caplog.text])
-    for secret in forms(DATABASE_HIDDEN) | forms(KAFKA_HIDDEN):
-        assert secret not in seen, f"lakehouse {' '.join(args)} showed a secret"
+    for shown in {form for secret in SECRETS for form in forms(secret)}:
+        assert shown not in seen, f"lakehouse {' '.join(args)} showed a secret"
     assert seen.strip(), "the command said nothing at all"
 
 
@@ -91,5 +102,5 @@ def test_the_wheels_entry_points_fail_without_showing_a_secret(
     out, err = capsys.readouterr()
     seen = "\n".join([out, err, caplog.text])
     assert "failed" in caplog.text
-    for secret in forms(DATABASE_HIDDEN) | forms(KAFKA_HIDDEN):
-        assert secret not in seen, f"{argv[0]} showed a secret"
+    for shown in {form for secret in SECRETS for form in forms(secret)}:
+        assert shown not in seen, f"{argv[0]} showed a secret"
