@@ -12,22 +12,18 @@ ingester and dbt use is a Unity Catalog volume or table, visible to every node."
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pyspark
 import pytest
 
-from lakehouse.project import REPO_ROOT
+from tests.python.support.cli import in_own_process
 from tests.python.support.corpus import assert_contract_outcome, build_corpus, run_corpus
 from tests.python.support.tables import load, read_all
 
 #: Two workers of one core and 1 GiB each (the machine has two cores).
 MASTER = "local-cluster[2,1,1024]"
-LAKEHOUSE = Path(sys.executable).parent / "lakehouse"
 
 
 def spark_home(folder: Path) -> Path:
@@ -43,26 +39,21 @@ def spark_home(folder: Path) -> Path:
 
 def cluster_cli(home: Path, spark_home: Path) -> Callable[..., str]:
     """Runs ``lakehouse --home HOME ARGS`` in its own process on the cluster; returns stdout."""
-    env = {
-        **os.environ,
-        "SPARK_HOME": str(spark_home),
-        "LAKEHOUSE_SPARK_MASTER": MASTER,
-        "LAKEHOUSE_DRIVER_MEMORY": "2g",
-    }
+    lakehouse = in_own_process(
+        home,
+        {
+            "SPARK_HOME": str(spark_home),
+            "LAKEHOUSE_SPARK_MASTER": MASTER,
+            "LAKEHOUSE_DRIVER_MEMORY": "2g",
+        },
+    )
 
     def run(*args: str) -> str:
-        done = subprocess.run(
-            [str(LAKEHOUSE), "--home", str(home), *args],
-            env=env,
-            cwd=REPO_ROOT,
-            capture_output=True,
-            text=True,
-            timeout=1800,
-            check=False,
+        out = lakehouse(*args)
+        assert f"Starting Spark ({MASTER}" in lakehouse.stderr, (
+            "the command did not use the cluster"
         )
-        assert done.returncode == 0, f"lakehouse {args[0]} failed:\n{done.stderr[-6000:]}"
-        assert f"Starting Spark ({MASTER}" in done.stderr, "the command did not use the cluster"
-        return done.stdout
+        return out
 
     return run
 

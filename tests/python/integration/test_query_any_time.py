@@ -5,18 +5,16 @@ their folders."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from ingestion.bronze import ensure_table
 from lakehouse.project import REPO_ROOT
+from tests.python.support.cli import in_own_process
 from tests.python.support.scenario import scenario_settings
 
-LAKEHOUSE = Path(sys.executable).parent / "lakehouse"
 #: Holds the metastore of the environment at argv[1] until its standard input closes, as a
 #: `lakehouse build` does while it runs.
 HOLD = """
@@ -33,24 +31,13 @@ sys.stdin.read()
 OPEN = HOLD.replace('print("holding", flush=True)\nsys.stdin.read()\n', "")
 
 
-def cli(home: Path, *args: str) -> str:
-    done = subprocess.run(
-        [str(LAKEHOUSE), "--home", str(home), *args],
-        env={**os.environ, "LAKEHOUSE_DRIVER_MEMORY": "1g", "LAKEHOUSE_SHUFFLE_PARTITIONS": "2"},
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=1200,
-        check=False,
-    )
-    assert done.returncode == 0, f"lakehouse {args[0]} failed:\n{done.stderr[-4000:]}"
-    return done.stdout
-
-
 @pytest.mark.integration
 def test_sql_and_the_catalogue_answer_while_another_process_holds_the_metastore(spark, tmp_path):
     home = tmp_path / "home"
     settings = scenario_settings(home)
+    lakehouse = in_own_process(
+        home, {"LAKEHOUSE_DRIVER_MEMORY": "1g", "LAKEHOUSE_SHUFFLE_PARTITIONS": "2"}
+    )
     # tables where the ingester and dbt leave them: bronze by path, gold under the warehouse
     ensure_table(spark, settings.bronze_table("kafka_records"))
     gold = settings.warehouse_dir / "gold.db" / "workout_bpm_summary"
@@ -79,14 +66,14 @@ def test_sql_and_the_catalogue_answer_while_another_process_holds_the_metastore(
         assert blocked.returncode != 0, "the metastore should admit one process at a time"
 
         query = "select user_id, count(*) as n from gold.workout_bpm_summary group by 1 order by 1"
-        answer = cli(home, "sql", "--env", "test", "--format", "json", query)
+        answer = lakehouse("sql", "--env", "test", "--format", "json", query)
         assert json.loads(answer) == [{"user_id": 1, "n": 1}, {"user_id": 2, "n": 2}]
         query = "select count(*) as n from bronze.kafka_records"
-        assert json.loads(cli(home, "sql", "--env", "test", "--format", "json", query)) == [
+        assert json.loads(lakehouse("sql", "--env", "test", "--format", "json", query)) == [
             {"n": 0}
         ]
 
-        cli(home, "docs", "--env", "test", "--no-serve")
+        lakehouse("docs", "--env", "test", "--no-serve")
         catalog = json.loads((settings.root / "dbt" / "target" / "catalog.json").read_text())
         described = {n["metadata"]["name"]: n["columns"] for n in catalog["nodes"].values()}
         assert set(described["workout_bpm_summary"]) == {
