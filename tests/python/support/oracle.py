@@ -672,6 +672,33 @@ def build_gym_summary(gym_logs: list[Row], completed: list[Row], users: list[Row
     return out
 
 
+def build_gym_daily_utilization(gym_logs: list[Row]) -> list[Row]:
+    """[Rule 16](docs/contract.md#rule-16), by a sweep over each gym day's visits."""
+    days: dict[tuple[int, date], list[Row]] = defaultdict(list)
+    for visit in gym_logs:
+        if visit["logout"] is not None:
+            days[(visit["gym"], utc_date(visit["login"]))].append(visit)
+    out = []
+    for (gym, day), visits in days.items():
+        # leaving before entering at one instant: inside over [login, logout)
+        moments = sorted([(v["login"], 1) for v in visits] + [(v["logout"], -1) for v in visits])
+        inside = peak = 0
+        for _, change in moments:
+            inside += change
+            peak = max(peak, inside)
+        out.append(
+            {
+                "gym": gym,
+                "date": day,
+                "visits": len(visits),
+                "members": len({v["mac_address"] for v in visits}),
+                "minutes_in_gym": minutes(sum(v["logout"] - v["login"] for v in visits)),
+                "peak_occupancy": peak,
+            }
+        )
+    return out
+
+
 # Ledger ([rule 14](docs/contract.md#rule-14)) -----------------------------------------------------
 #: Per logical topic: the silver table, the key that decides which record silver keeps, and
 #: whether the latest (rules [3](docs/contract.md#rule-3), [4](docs/contract.md#rule-4)) or the
@@ -762,6 +789,7 @@ GRAINS: dict[str, tuple[str, ...]] = {
     "record_ledger": ("record_id",),
     "workout_bpm_summary": ("user_id", "workout_id", "session_id", "start_time"),
     "gym_summary": ("date", "gym", "mac_address", "user_id", "workout_id", "session_id"),
+    "gym_daily_utilization": ("gym", "date"),
 }
 
 
@@ -801,5 +829,6 @@ def expected_tables(truth: Truth, as_of_date: date, topics: dict[str, str] | Non
         "record_ledger": build_record_ledger(accepted, rejected, unique_records(truth.records)),
         "workout_bpm_summary": build_workout_bpm_summary(workout_bpm, profiles),
         "gym_summary": build_gym_summary(gym_logs, completed, users),
+        "gym_daily_utilization": build_gym_daily_utilization(gym_logs),
     }
     return {name: sorted(rows, key=_sort_key(GRAINS[name])) for name, rows in tables.items()}

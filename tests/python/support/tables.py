@@ -26,7 +26,7 @@ SILVER = [
     "rejected_events",
     "record_ledger",
 ]
-GOLD = ["workout_bpm_summary", "gym_summary", "record_ledger_daily"]
+GOLD = ["workout_bpm_summary", "gym_summary", "gym_daily_utilization", "record_ledger_daily"]
 
 REASON_CLASSES = [
     (r"^missing value$", "missing_value"),
@@ -157,6 +157,14 @@ COLUMNS = {
         "session_id",
         "minutes_in_gym",
         "minutes_exercising",
+    ],
+    "gym_daily_utilization": [
+        "gym",
+        "date",
+        "visits",
+        "members",
+        "minutes_in_gym",
+        "peak_occupancy",
     ],
 }
 
