@@ -554,11 +554,18 @@ def build_workout_bpm(completed: list[Row], heart_rate: list[Row], users: list[R
     return rows
 
 
+def age_years(dob: date | None, reference: date) -> int | None:
+    """[Rule 8](docs/contract.md#rule-8): full years of dob on the reference date, or None."""
+    if dob is None or dob > reference:
+        return None
+    return reference.year - dob.year - ((reference.month, reference.day) < (dob.month, dob.day))
+
+
 def age_bin(dob: date | None, reference: date) -> str:
     """[Rule 8](docs/contract.md#rule-8): the age bin label of dob on the reference date."""
-    if dob is None or dob > reference:
+    age = age_years(dob, reference)
+    if age is None:
         return INVALID_AGE
-    age = reference.year - dob.year - ((reference.month, reference.day) < (dob.month, dob.day))
     for upper, label in AGE_BINS:
         if age < upper:
             return label
@@ -670,6 +677,50 @@ def build_gym_summary(gym_logs: list[Row], completed: list[Row], users: list[Row
                 }
             )
     return out
+
+
+#: Upper bounds of zones 0..4 as fractions of the maximum heart rate; zone 5 is the rest.
+ZONE_BOUNDS = (0.5, 0.6, 0.7, 0.8, 0.9)
+MAX_READING_MICROS = 10_000_000
+
+
+def build_workout_hr_zones(workout_bpm: list[Row], profiles: list[Row]) -> list[Row]:
+    """[Rule 15](docs/contract.md#rule-15), reading by reading."""
+    groups: dict[tuple, list[Row]] = defaultdict(list)
+    for r in workout_bpm:
+        groups[(r["user_id"], r["workout_id"], r["session_id"], r["start_time"])].append(r)
+    dobs = {p["user_id"]: p["dob"] for p in profiles}
+    rows = []
+    for (user_id, workout_id, session_id, start_time), readings in groups.items():
+        readings.sort(key=lambda r: (r["measured_at"], r["device_id"]))
+        end_time = readings[0]["end_time"]
+        age = age_years(dobs.get(user_id), utc_date(start_time))
+        max_hr = None if age is None else 208.0 - 0.7 * age
+        micros = [0] * 6
+        previous = start_time
+        for r in readings:
+            held = min(r["measured_at"] - previous, MAX_READING_MICROS)
+            previous = r["measured_at"]
+            if max_hr is not None:
+                ratio = r["heartrate"] / max_hr
+                micros[sum(ratio >= bound for bound in ZONE_BOUNDS)] += held
+        zones = {f"seconds_zone_{k}": Decimal(micros[k]) / 1_000_000 for k in range(6)}
+        coverage = Decimal(len(readings)) * 1_000_000 / Decimal(end_time - start_time)
+        rows.append(
+            {
+                "user_id": user_id,
+                "workout_id": workout_id,
+                "session_id": session_id,
+                "start_time": start_time,
+                "end_time": end_time,
+                "age": age,
+                "max_hr": max_hr,
+                **(dict.fromkeys(zones) if max_hr is None else zones),
+                "trimp": None if max_hr is None else minutes(sum(k * micros[k] for k in range(6))),
+                "coverage": coverage.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP),
+            }
+        )
+    return rows
 
 
 def build_gym_daily_utilization(gym_logs: list[Row]) -> list[Row]:
@@ -790,6 +841,7 @@ GRAINS: dict[str, tuple[str, ...]] = {
     "workout_bpm_summary": ("user_id", "workout_id", "session_id", "start_time"),
     "gym_summary": ("date", "gym", "mac_address", "user_id", "workout_id", "session_id"),
     "gym_daily_utilization": ("gym", "date"),
+    "workout_hr_zones": ("user_id", "workout_id", "session_id", "start_time"),
 }
 
 
@@ -830,5 +882,6 @@ def expected_tables(truth: Truth, as_of_date: date, topics: dict[str, str] | Non
         "workout_bpm_summary": build_workout_bpm_summary(workout_bpm, profiles),
         "gym_summary": build_gym_summary(gym_logs, completed, users),
         "gym_daily_utilization": build_gym_daily_utilization(gym_logs),
+        "workout_hr_zones": build_workout_hr_zones(workout_bpm, profiles),
     }
     return {name: sorted(rows, key=_sort_key(GRAINS[name])) for name, rows in tables.items()}

@@ -26,7 +26,13 @@ SILVER = [
     "rejected_events",
     "record_ledger",
 ]
-GOLD = ["workout_bpm_summary", "gym_summary", "gym_daily_utilization", "record_ledger_daily"]
+GOLD = [
+    "workout_bpm_summary",
+    "workout_hr_zones",
+    "gym_summary",
+    "gym_daily_utilization",
+    "record_ledger_daily",
+]
 
 REASON_CLASSES = [
     (r"^missing value$", "missing_value"),
@@ -157,6 +163,18 @@ COLUMNS = {
         "session_id",
         "minutes_in_gym",
         "minutes_exercising",
+    ],
+    "workout_hr_zones": [
+        "user_id",
+        "workout_id",
+        "session_id",
+        "start_time",
+        "end_time",
+        "age",
+        "max_hr",
+        *(f"seconds_zone_{k}" for k in range(6)),
+        "trimp",
+        "coverage",
     ],
     "gym_daily_utilization": [
         "gym",
