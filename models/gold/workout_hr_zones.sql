@@ -104,7 +104,9 @@ select
     case when max_hr is not null then trimp end as trimp,
     -- readings per second, half up to 4 places, in integers (exact whatever the duration)
     cast(
-        cast((2 * readings * 10000000000 + workout_micros) div (2 * workout_micros) as decimal(20, 0))
-        / 10000 as decimal(18, 4)
+        cast(
+            (2 * readings * 10000000000 + workout_micros) div (2 * workout_micros)
+            as decimal(20, 0)
+        ) / 10000 as decimal(18, 4)
     ) as coverage
 from workouts
