@@ -23,7 +23,11 @@ MASKED = DIRECT_IDENTIFIERS | {"value"}
 PERSONAL = {
     **dict.fromkeys(["user_id", "device_id", "mac_address", "silver_key"], "identifier"),
     **dict.fromkeys(["city", "state", "zip", "sex", "gender", "age"], "quasi_identifier"),
-    **dict.fromkeys(["heartrate", "min_bpm", "max_bpm", "avg_bpm"], "health"),
+    **dict.fromkeys(
+        ["heartrate", "min_bpm", "max_bpm", "avg_bpm", "max_hr", "trimp"]
+        + [f"seconds_zone_{k}" for k in range(6)],
+        "health",
+    ),
 }
 
 
