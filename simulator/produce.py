@@ -19,6 +19,10 @@ from simulator.write import (
 log = logging.getLogger(__name__)
 
 
+#: How long a record may take to be delivered (retries across a broker restart included).
+DELIVERY_TIMEOUT_S = 180
+
+
 def producer_config(bootstrap: str) -> dict:
     """Idempotent, fully acknowledged: a retried send is never written twice."""
     return {
@@ -27,6 +31,7 @@ def producer_config(bootstrap: str) -> dict:
         "acks": "all",
         "linger.ms": 20,
         "compression.type": "lz4",
+        "message.timeout.ms": DELIVERY_TIMEOUT_S * 1000,
     }
 
 
@@ -120,7 +125,8 @@ def publish(
         ),
         rate=rate,
     )
-    remaining = producer.flush(60)
+    # wait as long as a record may still be delivered: after that librdkafka has failed it
+    remaining = producer.flush(DELIVERY_TIMEOUT_S + 10)
     if failures or remaining:
         raise KafkaException(f"{len(failures) + remaining} record(s) not delivered: {failures[:3]}")
     write_registration_sources(part, wave, landing=landing, db_url=db_url, table_name=table_name)
