@@ -47,20 +47,29 @@ aged as (
 
 ),
 
-zoned as (
+rated as (
 
     select
         *,
-        208.0D - 0.7D * age as max_hr,
+        208.0D - 0.7D * age as max_hr
+    from aged
+
+),
+
+zoned as (
+
+    -- zones of the double-precision ratio heartrate / max_hr (null without an age)
+    select
+        *,
         case
-            when heartrate / (208.0D - 0.7D * age) < 0.5D then 0
-            when heartrate / (208.0D - 0.7D * age) < 0.6D then 1
-            when heartrate / (208.0D - 0.7D * age) < 0.7D then 2
-            when heartrate / (208.0D - 0.7D * age) < 0.8D then 3
-            when heartrate / (208.0D - 0.7D * age) < 0.9D then 4
+            when heartrate / max_hr < 0.5D then 0
+            when heartrate / max_hr < 0.6D then 1
+            when heartrate / max_hr < 0.7D then 2
+            when heartrate / max_hr < 0.8D then 3
+            when heartrate / max_hr < 0.9D then 4
             else 5
         end as zone
-    from aged
+    from rated
 
 ),
 
