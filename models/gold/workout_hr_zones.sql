@@ -1,6 +1,113 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='merge',
+    unique_key=['user_id', 'workout_id', 'session_id', 'start_time'],
+    post_hook=["{{ delete_removed_rows() }}", "{{ record_consumed_versions() }}"],
+    liquid_clustered_by=(['user_id', 'start_time'] if target.type == 'databricks' else none),
+) }}
+
 {#- [Rule 15](docs/contract.md#rule-15): time in each heart-rate zone, training impulse and
-    reading coverage per completed workout with a valid reading. Rebuilt from silver each run. -#}
+    reading coverage per completed workout with a valid reading. An incremental run recomputes
+    the workouts whose readings workout_bpm re-wrote since the last run, those whose age the
+    current profiles change, and removes those that lost every reading. -#}
+-- depends_on: {{ ref('workout_bpm_summary') }}
+{% set touched_workouts %}
 with
+
+bpm as (
+
+    select
+        *,
+        {{ row_commit_version() }} as commit_version
+    from {{ ref('workout_bpm') }}
+
+),
+
+profiles as (
+
+    select
+        user_id,
+        dob
+    from {{ ref('user_profile') }}
+
+),
+
+---------- workouts whose row this run may change (a full build, too, records what it read)
+
+touched_by_readings as (
+
+    -- workout_bpm merges every row of each workout it recomputes, so one re-written row marks
+    -- the workout
+    select distinct user_id, workout_id, session_id, start_time
+    from bpm
+    where {{ commits_since_last_run(ref('workout_bpm')) }}
+
+)
+{%- if is_incremental() %},
+
+touched_by_profiles as (
+
+    -- a new, changed or deleted date of birth changes the age
+    select
+        current_rows.user_id,
+        current_rows.workout_id,
+        current_rows.session_id,
+        current_rows.start_time
+    from {{ this }} as current_rows
+    left join profiles
+        on current_rows.user_id = profiles.user_id
+    where not current_rows.age <=> {{
+        age_in_years('profiles.dob', 'to_date(current_rows.start_time)') }}
+
+),
+
+touched_by_removals as (
+
+    -- workouts left with no valid reading are no longer workouts of workout_bpm_summary
+    select
+        current_rows.user_id,
+        current_rows.workout_id,
+        current_rows.session_id,
+        current_rows.start_time
+    from {{ this }} as current_rows
+    left anti join {{ ref('workout_bpm_summary') }} as summaries
+        on current_rows.user_id = summaries.user_id
+        and current_rows.workout_id = summaries.workout_id
+        and current_rows.session_id = summaries.session_id
+        and current_rows.start_time = summaries.start_time
+
+),
+
+touched as (
+
+    select * from touched_by_readings
+    union
+    select * from touched_by_profiles
+    union
+    select * from touched_by_removals
+
+)
+{%- endif %}
+{% endset %}
+
+{#- On an incremental run, the readings of the touched workouts, read within their span. -#}
+{%- set of_touched_workouts = (
+    '(bpm.user_id, bpm.workout_id, bpm.session_id, bpm.start_time) in ('
+    ~ 'select user_id, workout_id, session_id, start_time from touched) and '
+    ~ incremental_range_bound(
+        'bpm.start_time', touched_workouts ~ ' select * from touched', 'start_time'
+    )
+) if is_incremental() else 'true' %}
+
+{{ touched_workouts }},
+
+touched_readings as (
+
+    select *
+    from bpm
+    where {{ of_touched_workouts }}
+
+),
 
 readings as (
 
@@ -13,6 +120,7 @@ readings as (
         start_time,
         end_time,
         heartrate,
+        ingested_at,
         least(
             unix_micros(measured_at) - unix_micros(coalesce(
                 lag(measured_at) over (
@@ -23,16 +131,7 @@ readings as (
             )),
             10000000
         ) as micros
-    from {{ ref('workout_bpm') }}
-
-),
-
-profiles as (
-
-    select
-        user_id,
-        dob
-    from {{ ref('user_profile') }}
+    from touched_readings
 
 ),
 
@@ -84,6 +183,7 @@ workouts as (
         age,
         max_hr,
         count(*) as readings,
+        max(ingested_at) as ingested_at,
         {%- for zone in range(6) %}
         cast(
             cast(sum(case when zone = {{ zone }} then micros else 0 end) as decimal(20, 0))
@@ -96,26 +196,48 @@ workouts as (
     from zoned
     group by 1, 2, 3, 4, 5, 6, 7
 
+),
+
+recomputed as (
+
+    -- no age, no maximum heart rate: no zones and no impulse
+    select
+        user_id,
+        workout_id,
+        session_id,
+        start_time,
+        end_time,
+        age,
+        max_hr,
+        {%- for zone in range(6) %}
+        case when max_hr is not null then seconds_zone_{{ zone }} end as seconds_zone_{{ zone }},
+        {%- endfor %}
+        case when max_hr is not null then trimp end as trimp,
+        -- readings per second, half up to 4 places, in integers (exact whatever the duration)
+        cast(
+            cast(
+                (2 * readings * 10000000000 + workout_micros) div (2 * workout_micros)
+                as decimal(20, 0)
+            ) / 10000 as decimal(18, 4)
+        ) as coverage,
+        ingested_at,
+        false as is_removed
+    from workouts
+
 )
 
--- no age, no maximum heart rate: no zones and no impulse
-select
-    user_id,
-    workout_id,
-    session_id,
-    start_time,
-    end_time,
-    age,
-    max_hr,
-    {%- for zone in range(6) %}
-    case when max_hr is not null then seconds_zone_{{ zone }} end as seconds_zone_{{ zone }},
-    {%- endfor %}
-    case when max_hr is not null then trimp end as trimp,
-    -- readings per second, half up to 4 places, in integers (exact whatever the duration)
-    cast(
-        cast(
-            (2 * readings * 10000000000 + workout_micros) div (2 * workout_micros)
-            as decimal(20, 0)
-        ) / 10000 as decimal(18, 4)
-    ) as coverage
-from workouts
+select * from recomputed
+
+{% if is_incremental() %}
+union all
+
+-- rows of touched workouts that no longer hold (no valid reading left)
+{{ removed_rows(
+    'touched', 'recomputed',
+    keys=['user_id', 'workout_id', 'session_id', 'start_time'],
+    grain=['user_id', 'workout_id', 'session_id', 'start_time'],
+    columns=['user_id', 'workout_id', 'session_id', 'start_time', 'end_time', 'age', 'max_hr',
+             'seconds_zone_0', 'seconds_zone_1', 'seconds_zone_2', 'seconds_zone_3',
+             'seconds_zone_4', 'seconds_zone_5', 'trimp', 'coverage', 'ingested_at'],
+) }}
+{% endif %}

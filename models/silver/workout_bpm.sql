@@ -2,7 +2,11 @@
     materialized='incremental',
     incremental_strategy='merge',
     unique_key=['user_id', 'workout_id', 'session_id', 'start_time', 'device_id', 'measured_at'],
-    post_hook=["{{ delete_removed_rows() }}", "{{ record_consumed_versions() }}"],
+    post_hook=[
+        "{{ delete_removed_rows() }}",
+        "{{ enable_row_tracking() }}",
+        "{{ record_consumed_versions() }}",
+    ],
     liquid_clustered_by=(['user_id', 'start_time'] if target.type == 'databricks' else none),
 ) }}
 
