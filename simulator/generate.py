@@ -265,13 +265,16 @@ class _Builder:
 
     # Behaviour -------------------------------------------------------------------------------
     def heart_curve(self, rest: float, peak: float, start: float, stop: float, t: float) -> float:
+        """A five-minute warm-up to the peak, intervals (four minutes hard, three easy, halfway
+        between rest and peak) and a five-minute cool-down: a workout crosses several zones."""
         ramp = 300.0
         if t - start < ramp:
             level = rest + (peak - rest) * (t - start) / ramp
         elif stop - t < ramp:
             level = rest + (peak - rest) * max(0.0, stop - t) / ramp
         else:
-            level = peak + 6 * math.sin((t - start) / 97.0)
+            hard = (t - start - ramp) % 420 < 240
+            level = (peak if hard else (rest + peak) / 2) + 6 * math.sin((t - start) / 97.0)
         return round(level + self.rng.gauss(0, 2.5), 1)
 
     def bpm(self, device_id: int, t: float, heartrate: float | None) -> None:
@@ -316,7 +319,8 @@ class _Builder:
         base = {"user_id": user_id, "workout_id": workout_id, "session_id": session_id}
         gym = rng.random() < 0.5
         if gym:
-            gym_id = rng.randint(1, self.c.gyms)
+            # the first gyms are the busiest
+            gym_id = rng.choices(range(1, self.c.gyms + 1), range(self.c.gyms, 0, -1))[0]
             login = start - rng.uniform(60, 900)
             logout = stop + rng.uniform(60, 900)
 
@@ -428,7 +432,8 @@ class _Builder:
                     deleted = False
             sessions = rng.choices([0, 1, 2], weights=[3, 6, 1])[0]
             for session_id in range(1, sessions + 1):
-                hour = 6 + (session_id - 1) * 7 + rng.uniform(0, 5)
+                # the morning and after-work rush hours
+                hour = (6.5 if session_id == 1 else 17) + rng.uniform(0, 2.5)
                 start, stop = self.workout(
                     user_id, device[0], device[1], rest, day0, session_id, hour
                 )
