@@ -1,6 +1,6 @@
 """The dbt project parses for every target (offline), and its governance rules hold: no direct
 identifiers in gold, PII tagged and masked in silver, grants per layer on Databricks only, every
-macro documented."""
+macro documented, every consumer of the tables declared as an exposure of what it reads."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import yaml
 from lakehouse.dbt import PROFILES_DIR, run_dbt
 from lakehouse.project import REPO_ROOT
 from tests.python.support.bundle import GROUPS
+from tests.python.support.dashboard import gold_tables_read
 from tests.python.support.scenario import scenario_settings
 
 #: Columns that name, locate or date a person (the contract's user profile).
@@ -272,3 +273,53 @@ def test_one_macro_family_per_file(manifests):
         if len({f for f in families if not any(f.startswith(g + "_") for g in families)}) > 1
     }
     assert crowded == {}
+
+
+# Exposures ------------------------------------------------------------------------------------
+EXPOSURES = REPO_ROOT / "models" / "exposures.yml"
+REF = re.compile(r"""^ref\(\s*['"](\w+)['"]\s*\)$""")
+
+
+def exposures() -> dict[str, dict]:
+    return {e["name"]: e for e in yaml.safe_load(EXPOSURES.read_text())["exposures"]}
+
+
+def referenced(exposure: dict) -> set[str]:
+    """The models an exposure's depends_on names (each entry a plain ``ref('model')``)."""
+    found = [REF.match(entry) for entry in exposure["depends_on"]]
+    assert all(found), f"{exposure['name']}: {exposure['depends_on']}"
+    return {match.group(1) for match in found}
+
+
+def test_every_exposure_depends_on_models_of_the_project():
+    models = {path.stem for path in (REPO_ROOT / "models").rglob("*.sql")}
+    found = exposures()
+    assert set(found) == {"fitness_dashboard", "lakehouse_report", "analyst_queries"}
+    for name, exposure in found.items():
+        assert exposure["type"] in {"dashboard", "notebook", "analysis", "ml", "application"}
+        assert exposure["maturity"] in {"low", "medium", "high"}, name
+        assert exposure["owner"]["name"] and exposure["description"].strip(), name
+        refs = referenced(exposure)
+        assert refs and refs <= models, f"{name}: no model {sorted(refs - models)}"
+
+
+def test_the_dashboard_exposure_is_what_the_dashboard_reads():
+    """The Databricks dashboard's exposure lists exactly the gold models its datasets read."""
+    assert referenced(exposures()["fitness_dashboard"]) == gold_tables_read()
+
+
+def test_the_analysts_exposure_is_what_the_readme_queries_on_gold():
+    readme = (REPO_ROOT / "README.md").read_text()
+    querying = readme.split("## Querying", 1)[1].split("\n## ", 1)[0]
+    gold = set(re.findall(r"\bgold\.(\w+)", querying))
+    assert gold and referenced(exposures()["analyst_queries"]) == gold
+
+
+def test_dbt_resolves_every_exposure_to_the_models_it_names(manifests):
+    for target in ("local", "prod"):
+        parsed = {e["name"]: e for e in manifests[target]["exposures"].values()}
+        assert set(parsed) == set(exposures()), target
+        for name, exposure in parsed.items():
+            nodes = exposure["depends_on"]["nodes"]
+            assert {n.split(".")[-1] for n in nodes} == referenced(exposures()[name]), name
+            assert all(manifests[target]["nodes"][n]["resource_type"] == "model" for n in nodes)

@@ -29,6 +29,14 @@ RUNTIME_REFERENCES = ("workspace.", "resources.")
 #: What a Databricks dbt task installs (dbt-spark runs only on the local target).
 DBT_ON_DATABRICKS = {"dbt-core", "dbt-databricks"}
 REFERENCE = re.compile(r"\$\{([A-Za-z_][\w.\[\]-]*)\}")
+#: The kinds of resource the bundle defines.
+RESOURCE_KINDS = ("jobs", "dashboards")
+#: How the CLI turns a target's permission levels into each kind's own (a level a kind lacks is
+#: not granted on it).
+PERMISSION_LEVELS = {
+    "jobs": {"CAN_MANAGE": "CAN_MANAGE", "CAN_VIEW": "CAN_VIEW", "CAN_RUN": "CAN_MANAGE_RUN"},
+    "dashboards": {"CAN_MANAGE": "CAN_MANAGE", "CAN_VIEW": "CAN_READ"},
+}
 
 
 # Bundle loading ---------------------------------------------------------------------------------
@@ -42,18 +50,23 @@ def _merge(into: dict, other: dict) -> dict:
 
 
 def load_bundle() -> tuple[dict, dict[str, Path]]:
-    """databricks.yml with its includes merged, and the file each job is defined in."""
+    """databricks.yml with its includes merged, and the file each job and dashboard is defined in
+    (the CLI wants a resource's key unique across kinds)."""
     bundle = yaml.safe_load((REPO / "databricks.yml").read_text())
     sources: dict[str, Path] = {}
     for pattern in bundle.get("include", []):
         for path in sorted(REPO.glob(pattern)):
             part = yaml.safe_load(path.read_text())
             assert "include" not in part and "bundle" not in part, path
-            jobs = dict(part.get("resources", {}).get("jobs", {}))
-            for target in part.get("targets", {}).values():
-                jobs.update(target.get("resources", {}).get("jobs", {}))
-            for key in jobs:
-                assert key not in sources, f"job {key} defined twice"
+            blocks = [part, *part.get("targets", {}).values()]
+            keys = [
+                key
+                for block in blocks
+                for kind in RESOURCE_KINDS
+                for key in block.get("resources", {}).get(kind, {})
+            ]
+            for key in keys:
+                assert key not in sources, f"resource {key} defined twice"
                 sources[key] = path
             _merge(bundle, part)
     return bundle, sources
@@ -90,6 +103,7 @@ class Target:
     variables: dict[str, str]
     jobs: dict[str, dict]  # resolved job definitions
     sources: dict[str, Path]
+    dashboards: dict[str, dict]  # resolved dashboard definitions
 
 
 def resolve(target: str, supplied: dict[str, str] = SUPPLIED) -> Target:
@@ -105,7 +119,18 @@ def resolve(target: str, supplied: dict[str, str] = SUPPLIED) -> Target:
         variables=variables,
         jobs=_substitute(resources.get("jobs", {}), context),
         sources=sources,
+        dashboards=_substitute(resources.get("dashboards", {}), context),
     )
+
+
+def permissions(target: Target, kind: str, resource: dict) -> list[dict]:
+    """A resource's permissions once deployed: its own, then the target's in the kind's levels."""
+    levels = PERMISSION_LEVELS[kind]
+    return [*resource.get("permissions", [])] + [
+        {**grant, "level": levels[grant["level"]]}
+        for grant in target.config.get("permissions", [])
+        if grant["level"] in levels
+    ]
 
 
 def unresolved(value) -> set[str]:
