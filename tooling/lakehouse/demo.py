@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pyspark.sql import SparkSession
 
 from ingestion.settings import Settings
@@ -20,7 +22,7 @@ def table_counts(spark: SparkSession) -> list[tuple[str, str, int]]:
     return found
 
 
-def summary(spark: SparkSession, settings: Settings) -> str:
+def summary(spark: SparkSession, settings: Settings, report: Path) -> str:
     lines = [f"Environment {settings.env.value}: state under {settings.root}", ""]
     lines += [
         f"  {layer}.{table:<28} {rows:>10,} rows" for layer, table, rows in table_counts(spark)
@@ -31,6 +33,10 @@ def summary(spark: SparkSession, settings: Settings) -> str:
         "Query it:",
         f'  {cli} "select * from gold.workout_bpm_summary limit 10"',
         f'  {cli} --format json "select * from gold.gym_summary"',
+        f'  {cli} "select user_id, start_time, trimp from gold.workout_hr_zones limit 10"',
+        f'  {cli} "select * from gold.gym_daily_utilization order by peak_occupancy desc"',
+        "",
+        f"The report (training load, heart-rate zones, gym occupancy): {report}",
         "",
         "What became of every record (the ledger, reconciled with the landing files):",
         f"  .venv/bin/lakehouse audit --env {settings.env.value}",

@@ -7,6 +7,7 @@ import json
 import re
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
@@ -17,10 +18,19 @@ from ingestion.errors import LakehouseError
 from ingestion.ingest import ingest_once
 from lakehouse import docs
 from lakehouse.dbt import run_dbt
+from lakehouse.report import OCCUPANCY_DAYS, RECENT_WORKOUTS, TOP_USERS, write_report
 from simulator import SimulationConfig, generate
 from simulator.write import write_wave
-from tests.python.support.browser import ARTIFACTS, rendered_dom, screenshot, section, visible_texts
-from tests.python.support.oracle import expected_tables
+from tests.python.support.browser import (
+    ARTIFACTS,
+    chart_marks,
+    rendered_dom,
+    screenshot,
+    section,
+    visible_texts,
+)
+from tests.python.support.dashboard import dashboard_queries
+from tests.python.support.oracle import expected_tables, utc_date
 from tests.python.support.tables import COLUMNS, GOLD, SILVER, assert_tables_equal, read_all
 from tests.python.support.truth import Truth
 
@@ -82,6 +92,78 @@ def assert_site_renders(page: Path, manifest: dict) -> None:
         assert screenshot(lineage, ARTIFACTS / f"docs-lineage-{model['name']}.png").stat().st_size
     assert rule_links, "no gold page links to a rule of the contract"
     assert all(f'id="{anchor}"' in contract for anchor in rule_links)
+
+
+def assert_report_charts_gold(spark, settings, expected: dict[str, list[dict]]) -> None:
+    """`lakehouse report`'s page, rendered in headless Chromium, draws what the oracle's tables
+    say: each drawn user's training load, each drawn workout's minutes in zones, and each gym
+    day's highest hourly occupancy (its peak_occupancy, no visit crossing midnight). The page is
+    kept as a screenshot."""
+    page = write_report(spark, settings)
+    site = page.parents[1] / "static_index.html"
+    assert 'href="report/index.html"' in rendered_dom(site.as_uri()), "the site links to it"
+    marks = chart_marks(rendered_dom(page.as_uri()))
+    assert screenshot(page.as_uri(), ARTIFACTS / "report.png").stat().st_size
+
+    zones = [r for r in expected["workout_hr_zones"] if r["max_hr"] is not None]
+    totals: Counter = Counter()
+    for row in zones:
+        totals[str(row["user_id"])] += row["trimp"]
+    drawn = {
+        m["data-user"]: Decimal(m["data-value"])
+        for m in marks["training-load"]
+        if m["tag"] == "path"
+    }
+    assert len(drawn) == min(TOP_USERS, len(totals)) > 0
+    assert drawn == {user: totals[user] for user in drawn}
+    assert all(total <= min(drawn.values()) for u, total in totals.items() if u not in drawn)
+
+    def instant(micros: int) -> datetime:
+        return datetime(1970, 1, 1) + timedelta(microseconds=micros)
+
+    def minutes(seconds: Decimal) -> Decimal:
+        return (seconds / 60).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+    def key(user, workout, session, start) -> tuple:
+        return str(user), str(workout), str(session), start
+
+    oracle = {
+        key(
+            r["user_id"],
+            r["workout_id"],
+            r["session_id"],
+            instant(r["start_time"]).strftime("%Y-%m-%dT%H:%M:%S.%f"),
+        ): tuple(minutes(r[f"seconds_zone_{k}"]) for k in range(6))
+        for r in zones
+    }
+    bars: dict[tuple, list] = {}
+    for m in marks["zones"]:
+        bar = key(m["data-user"], m["data-workout"], m["data-session"], m["data-start"])
+        bars.setdefault(bar, []).append(Decimal(m["data-value"]))
+    assert len(bars) == min(RECENT_WORKOUTS, len(oracle)) > 0
+    assert {bar: tuple(values) for bar, values in bars.items()} == {b: oracle[b] for b in bars}
+    earliest_drawn = min(bar[3] for bar in bars)
+    assert all(bar[3] <= earliest_drawn for bar in oracle if bar not in bars)
+
+    visits = [r for r in expected["gym_logs"] if r["logout"] is not None]
+    assert all(utc_date(r["login"]) == utc_date(r["logout"]) for r in visits), "none past midnight"
+    last = max(r["date"] for r in expected["gym_daily_utilization"])
+    peaks = {
+        (str(r["gym"]), r["date"].isoformat()): r["peak_occupancy"]
+        for r in expected["gym_daily_utilization"]
+        if r["date"] > last - timedelta(days=OCCUPANCY_DAYS)
+    }
+    hourly: dict[tuple, int] = {}
+    for m in marks["occupancy"]:
+        row = (m["data-gym"], m["data-date"])
+        hourly[row] = max(hourly.get(row, 0), int(m["data-value"]))
+    assert hourly == peaks
+
+
+def assert_dashboard_reads_gold(spark) -> None:
+    """Every dataset of the Databricks dashboard runs on the local gold tables and has rows."""
+    for name, query in dashboard_queries().items():
+        assert spark.sql(query).count(), f"dashboard dataset {name} has no rows"
 
 
 def table_contents(spark) -> dict[str, list]:
@@ -161,6 +243,8 @@ def test_waves_of_late_bad_and_replayed_data_give_the_oracle_tables(catalog, set
     # the quality gates and the catalogue hold on the result
     run_dbt(settings, ["source", "freshness"])
     assert_catalogue_complete(settings)
+    assert_report_charts_gold(spark, settings, expected)
+    assert_dashboard_reads_gold(spark)
 
     # a full refresh gives the tables the incremental runs built
     run_dbt(
@@ -197,12 +281,19 @@ def assert_hourly_tests_read_recent_rows(spark, settings) -> None:
 
 
 def table_versions(spark) -> dict[str, int]:
-    """The current Delta version of every incremental silver table."""
+    """The current Delta version of every incremental table."""
     return {
-        name: spark.sql(f"describe history silver.{name} limit 1").first().version
-        for name in INCREMENTAL
+        name: spark.sql(f"describe history {name} limit 1").first().version for name in INCREMENTAL
     }
 
 
-#: The incremental silver tables: every silver table but those rebuilt in full each run.
-INCREMENTAL = [name for name in SILVER if name not in {"user_bins", "date_lookup", "record_ledger"}]
+#: The incremental tables: every silver table but those rebuilt in full each run, and the gold
+#: table recomputed per touched workout.
+INCREMENTAL = [
+    *(
+        f"silver.{name}"
+        for name in SILVER
+        if name not in {"user_bins", "date_lookup", "record_ledger"}
+    ),
+    "gold.workout_hr_zones",
+]

@@ -76,3 +76,38 @@ def section(texts: list[tuple[str, str]], title: str, until: str) -> list[str]:
         i for i, (tag, text) in enumerate(texts) if i > start and tag == "h6" and text == until
     )
     return [text for _, text in texts[start + 1 : end]]
+
+
+class _ChartMarks(HTMLParser):
+    """The data marks (elements with ``data-value``) of each ``<figure data-chart>``, each with
+    its own attributes and those of the groups around it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.chart: str | None = None
+        self.groups: list[dict] = []
+        self.marks: dict[str, list[dict]] = {}
+
+    def handle_starttag(self, tag, attrs) -> None:
+        attributes = dict(attrs)
+        if tag == "figure" and "data-chart" in attributes:
+            self.chart = attributes["data-chart"]
+            self.marks[self.chart] = []
+        elif self.chart is not None and tag == "g":
+            self.groups.append(attributes)
+        if self.chart is not None and "data-value" in attributes:
+            context = {k: v for group in self.groups for k, v in group.items()}
+            self.marks[self.chart].append({"tag": tag, **context, **attributes})
+
+    def handle_endtag(self, tag) -> None:
+        if tag == "figure":
+            self.chart = None
+            self.groups = []
+        elif tag == "g" and self.groups:
+            self.groups.pop()
+
+
+def chart_marks(dom: str) -> dict[str, list[dict]]:
+    parser = _ChartMarks()
+    parser.feed(dom)
+    return parser.marks

@@ -1,7 +1,7 @@
 """``lakehouse``: simulate, ingest, build, query and demo the smartwatch lakehouse.
 
 One module per command group: ``sources`` (simulate, kafka), ``pipeline`` (ingest, run, status,
-audit), ``warehouse`` (build, docs, sql), ``demo`` and ``bench``.
+audit), ``warehouse`` (build, docs, sql, report), ``demo`` and ``bench``.
 """
 
 from __future__ import annotations
@@ -67,6 +67,7 @@ for command in (
     warehouse.build,
     warehouse.docs,
     warehouse.sql,
+    warehouse.report,
     demo.demo,
     bench.bench,
 ):

@@ -9,6 +9,7 @@ from lakehouse.cli.options import env_option, settings_of, spark_of
 from lakehouse.cli.pipeline import ingest_sources
 from lakehouse.dbt import run_dbt
 from lakehouse.demo import summary
+from lakehouse.report import write_report
 from simulator.cli import simulate
 
 
@@ -28,6 +29,7 @@ def demo(ctx, users, days, seed, kafka) -> None:
     spark = spark_of(settings, with_metastore=True)
     ingest_sources(spark, settings, once=True, kafka=kafka)
     run_dbt(settings, ["build"])  # registers bronze in the metastore too
-    click.echo(summary(spark, settings))
+    report = write_report(spark, settings)
+    click.echo(summary(spark, settings, report))
     if kafka:
         click.echo("The broker keeps running: stop it with `.venv/bin/lakehouse kafka stop`.")

@@ -1,6 +1,9 @@
-"""The warehouse: dbt builds silver and gold, the docs site is the catalogue, SQL queries it."""
+"""The warehouse: dbt builds silver and gold, the docs site is the catalogue, SQL queries it, and
+the report charts gold."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 from rich.console import Console
@@ -81,3 +84,25 @@ def sql(ctx, fmt, query) -> None:
     for row in rows:
         table.add_row(*["" if v is None else v for v in row])
     Console().print(table)
+
+
+@click.command()
+@env_option
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="HTML file to write (default: report/index.html in the environment's docs site).",
+)
+@click.pass_context
+def report(ctx, out) -> None:
+    """Write a static HTML report of an environment's gold tables: training load per user,
+    minutes in heart-rate zones per workout, gym occupancy by hour. The page loads nothing from
+    elsewhere. Like ``sql``, it reads the tables by their folders."""
+    from lakehouse.catalog import name_tables
+    from lakehouse.report import write_report
+
+    settings = settings_of(ctx)
+    spark = spark_of(settings, with_metastore=False)
+    name_tables(spark, settings)
+    click.echo(f"Report written: {write_report(spark, settings, out)}")
