@@ -421,6 +421,8 @@ class _Builder:
                         "street_address": f"{rng.randint(1, 9999)} {rng.choice(STREETS)}",
                     },
                 }
+                if rng.random() < 0.3:  # the user corrects a date of birth (or gives one)
+                    image["dob"] = self.profile(user_id).get("dob", "01/15/1990")
                 self.cdc("update", image, user_id, t, late=self.anomaly(0.2))
             if not deleted and rng.random() < 0.04:
                 t = day0 + rng.uniform(0, DAY)

@@ -11,6 +11,11 @@
     the workouts whose readings workout_bpm re-wrote since the last run, those whose age the
     current profiles change, and removes those that lost every reading. -#}
 -- depends_on: {{ ref('workout_bpm_summary') }}
+{{ require_incremental_columns(
+    ['is_removed', 'ingested_at'],
+    'rebuild it once: lakehouse build --env ENV --select workout_hr_zones --full-refresh'
+    ~ ' (on Databricks: dbt build --target ENV --select workout_hr_zones --full-refresh)',
+) }}
 {% set touched_workouts %}
 with
 

@@ -71,6 +71,10 @@ OCCUPANCY_COLOURS = ("#DEEBF7", "#C6DBEF", "#9ECAE1", "#6BAED6", "#3182BD", "#08
 
 EPOCH = datetime(1970, 1, 1)
 HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
+#: Beyond this many days between its first and last date, the training-load line joins only the
+#: dates with a workout instead of every day (an outlying date does not make millions of points).
+DAILY_SPAN_DAYS = 366
 CENT = Decimal("0.01")
 
 # --- the queries --------------------------------------------------------------------------------
@@ -104,16 +108,16 @@ limit {int(limit)}
 
 
 def visits_sql(days: int = OCCUPANCY_DAYS) -> str:
-    """The closed visits of positive length that were inside on or after midnight ``days`` dates
-    before the latest logout's date: every visit inside during the heatmap's dates, which end at
-    the latest such date (at least the latest logout's date minus one, when that logout is at
-    midnight)."""
+    """The closed visits of positive length still inside after midnight ``days`` dates before
+    the latest login's date: every visit inside during the heatmap's window
+    (:func:`occupancy_window`). Anchored on logins, so one logout far in the future does not
+    move the window."""
     return f"""
 select gym, unix_micros(login) as login_micros, unix_micros(logout) as logout_micros
 from {GYM_LOGS_TABLE}
 where logout > login
   and logout > (
-    select cast(date_sub(to_date(max(logout)), {int(days)}) as timestamp)
+    select cast(date_sub(to_date(max(login)), {int(days)}) as timestamp)
     from {GYM_LOGS_TABLE}
     where logout > login
   )
@@ -261,9 +265,28 @@ def minutes(seconds: Decimal) -> Decimal:
     return (as_decimal(seconds) / 60).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def hourly_occupancy(visits: Iterable[Visit]) -> dict[tuple[Any, date, int], int]:
-    """The most visits inside each gym at one instant during each UTC hour, keyed by (gym, date,
-    hour of day); hours with nobody inside are absent.
+def occupancy_window(
+    visits: Sequence[Visit], days: int = OCCUPANCY_DAYS
+) -> tuple[datetime, datetime] | None:
+    """The ``days`` dates of hours the heatmap covers: up to the midnight after the latest
+    logout, but at most one date past the latest login's (a visit past midnight shows on the
+    next date; an absurd logout, say in the year 9999, does not stretch the chart). None without
+    a closed visit of positive length."""
+    closed = [v for v in visits if v.logout is not None and v.logout > v.login]
+    if not closed:
+        return None
+    latest_login = max(v.login for v in closed).replace(hour=0, minute=0, second=0, microsecond=0)
+    after_logout = max(v.logout for v in closed) - timedelta(microseconds=1)
+    end = min(after_logout.replace(hour=0, minute=0, second=0, microsecond=0), latest_login + DAY)
+    return end + DAY - days * DAY, end + DAY
+
+
+def hourly_occupancy(
+    visits: Iterable[Visit], days: int = OCCUPANCY_DAYS
+) -> dict[tuple[Any, date, int], int]:
+    """The most visits inside each gym at one instant during each UTC hour of the
+    :func:`occupancy_window`, keyed by (gym, date, hour of day); hours with nobody inside are
+    absent.
 
     A visit is inside over [login, logout): during an hour [h, h + 1 h) it counts if it was
     inside at some instant of it, so a visit spanning several hours counts in each, one ending
@@ -276,6 +299,11 @@ def hourly_occupancy(visits: Iterable[Visit]) -> dict[tuple[Any, date, int], int
     consecutive such instants, and an hour's peak is the largest of those constant stretches that
     overlap the hour.
     """
+    visits = list(visits)
+    window = occupancy_window(visits, days)
+    if window is None:
+        return {}
+    since, until = window
     changes: dict[Any, dict[datetime, int]] = defaultdict(lambda: defaultdict(int))
     for visit in visits:
         if visit.logout is None or visit.logout <= visit.login:
@@ -288,7 +316,8 @@ def hourly_occupancy(visits: Iterable[Visit]) -> dict[tuple[Any, date, int], int
         inside = 0
         for start, end in zip(instants, instants[1:], strict=False):
             inside += change[start]  # everyone leaving and entering at `start`, at once
-            if inside <= 0:
+            start, end = max(start, since), min(end, until)
+            if inside <= 0 or start >= end:
                 continue
             hour = start.replace(minute=0, second=0, microsecond=0)
             while hour < end:  # every hour [hour, hour + 1 h) that [start, end) overlaps
@@ -450,7 +479,9 @@ def training_chart(load: TrainingLoad, env: str) -> str:
     )
     parts += [*grid, "</g>", *axis, "</g>"]
 
-    every_day = [first + timedelta(days=n) for n in range(span + 1)]
+    every_day = (
+        [first + timedelta(days=n) for n in range(span + 1)] if span <= DAILY_SPAN_DAYS else dates
+    )
     for i, user in enumerate(load.users):
         colour, dash = user_style(i)
         points = " L".join(f"{f(x(d))},{f(y(user.by_date.get(d, 0)))}" for d in every_day)
@@ -464,7 +495,7 @@ def training_chart(load: TrainingLoad, env: str) -> str:
         for d, v in user.by_date.items():
             parts.append(
                 f'<circle cx="{f(x(d))}" cy="{f(y(v))}" r="3" fill="{colour}" '
-                f'data-value="{number(v)}"><title>user {e(user.user_id)}, {d}: '
+                f'data-date="{d}" data-value="{number(v)}"><title>user {e(user.user_id)}, {d}: '
                 f"{number(v)}</title></circle>"
             )
         parts.append("</g>")

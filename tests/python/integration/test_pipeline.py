@@ -103,7 +103,7 @@ def assert_report_charts_gold(spark, settings, expected: dict[str, list[dict]]) 
     site = page.parents[1] / "static_index.html"
     assert 'href="report/index.html"' in rendered_dom(site.as_uri()), "the site links to it"
     marks = chart_marks(rendered_dom(page.as_uri()))
-    assert screenshot(page.as_uri(), ARTIFACTS / "report.png").stat().st_size
+    assert screenshot(page.as_uri(), ARTIFACTS / "report.png", height=2000).stat().st_size
 
     zones = [r for r in expected["workout_hr_zones"] if r["max_hr"] is not None]
     totals: Counter = Counter()
@@ -117,6 +117,15 @@ def assert_report_charts_gold(spark, settings, expected: dict[str, list[dict]]) 
     assert len(drawn) == min(TOP_USERS, len(totals)) > 0
     assert drawn == {user: totals[user] for user in drawn}
     assert all(total <= min(drawn.values()) for u, total in totals.items() if u not in drawn)
+    daily: Counter = Counter()
+    for row in zones:
+        daily[(str(row["user_id"]), utc_date(row["start_time"]).isoformat())] += row["trimp"]
+    points = {
+        (m["data-user"], m["data-date"]): Decimal(m["data-value"])
+        for m in marks["training-load"]
+        if m["tag"] == "circle"
+    }
+    assert points == {day: load for day, load in daily.items() if day[0] in drawn}
 
     def instant(micros: int) -> datetime:
         return datetime(1970, 1, 1) + timedelta(microseconds=micros)
@@ -204,6 +213,8 @@ def test_waves_of_late_bad_and_replayed_data_give_the_oracle_tables(catalog, set
         for r in dataset.records
         if r.event_time >= start
     )
+    # a later wave gives a user another date of birth: the zones of workouts already built change
+    assert dob_changes_in_a_later_wave(dataset)
     # the first attempt of the batch that will be replayed: before anything below is ingested
     first_attempt = datetime.now(UTC).replace(tzinfo=None, microsecond=0) - timedelta(hours=1)
     for wave in (1, 2, 3):
@@ -252,7 +263,48 @@ def test_waves_of_late_bad_and_replayed_data_give_the_oracle_tables(catalog, set
     )
     assert_tables_equal(read_all(spark), expected)
 
+    assert_an_earlier_zones_table_asks_for_a_rebuild(spark, settings, expected)
     assert_hourly_tests_read_recent_rows(spark, settings)
+
+
+def assert_an_earlier_zones_table_asks_for_a_rebuild(spark, settings, expected) -> None:
+    """A workout_hr_zones built before the model was incremental (the contract's columns only)
+    stops the next run with the rebuild to do, and that rebuild gives the oracle's rows."""
+    as_of = ["--vars", json.dumps({"as_of_date": AS_OF.isoformat()})]
+    columns = ", ".join(COLUMNS["workout_hr_zones"])
+    earlier = spark.createDataFrame(
+        spark.sql(f"select {columns} from gold.workout_hr_zones").collect(),
+        spark.table("gold.workout_hr_zones").select(*COLUMNS["workout_hr_zones"]).schema,
+    )
+    earlier.write.format("delta").mode("overwrite").option("overwriteSchema", "true").saveAsTable(
+        "gold.workout_hr_zones"
+    )
+    with pytest.raises(LakehouseError, match="workout_hr_zones"):
+        run_dbt(settings, ["run", "--select", "workout_hr_zones", *as_of])
+    log = (settings.root / "dbt" / "logs" / "dbt.log").read_text(encoding="utf-8")
+    assert "has no column is_removed, ingested_at: it was built by an earlier version" in log
+    assert "--select workout_hr_zones --full-refresh" in log
+    run_dbt(settings, ["run", "--select", "workout_hr_zones", "--full-refresh", *as_of])
+    assert_tables_equal(read_all(spark), expected)
+
+
+def dob_changes_in_a_later_wave(dataset) -> bool:
+    """Some user's profile event in a later wave carries another date of birth than their first
+    one."""
+    first: dict = {}
+    for record in sorted(dataset.records, key=lambda r: (r.wave, r.event_time)):
+        if record.topic != "user_info" or record.anomaly is not None or record.value is None:
+            continue
+        try:
+            value = json.loads(record.value)
+        except ValueError:
+            continue
+        if not isinstance(value, dict) or "dob" not in value:
+            continue
+        wave, dob = first.setdefault(value.get("user_id"), (record.wave, value["dob"]))
+        if wave < record.wave and dob != value["dob"]:
+            return True
+    return False
 
 
 def assert_hourly_tests_read_recent_rows(spark, settings) -> None:

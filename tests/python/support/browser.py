@@ -32,10 +32,10 @@ def rendered_dom(url: str) -> str:
     return result.stdout
 
 
-def screenshot(url: str, path: Path) -> Path:
+def screenshot(url: str, path: Path, *, height: int = 1000) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run(
-        [*chromium(), "--window-size=1600,1000", f"--screenshot={path}", url],
+        [*chromium(), f"--window-size=1600,{height}", f"--screenshot={path}", url],
         capture_output=True,
         check=True,
         timeout=120,

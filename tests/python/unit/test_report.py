@@ -126,6 +126,27 @@ def test_zero_length_reversed_and_open_visits_are_never_inside():
     assert hourly_occupancy(visits) == {}
 
 
+def test_a_logout_in_the_year_9999_neither_stretches_nor_stalls_the_heatmap():
+    """The window ends one date past the latest login's: the absurd visit counts only within it,
+    and the dates before stay in view."""
+    visits = [
+        Visit(1, at(D1, 10), at(D1, 11)),
+        Visit(1, at(D2, 10), datetime(9999, 12, 31, 23, 59)),
+    ]
+    occupancy = hourly_occupancy(visits, days=3)
+    assert occupancy == {
+        (1, D1, 10): 1,
+        **{(1, D2, hour): 1 for hour in range(10, 24)},
+        **{(1, D3, hour): 1 for hour in range(24)},
+    }
+
+
+def test_the_window_ends_at_the_latest_logout_and_keeps_the_latest_days():
+    visits = [Visit(1, at(D1, 10), at(D1, 11)), Visit(2, at(D3, 10), at(D3, 11))]
+    assert hourly_occupancy(visits, days=1) == {(2, D3, 10): 1}
+    assert hourly_occupancy(visits, days=3) == {(1, D1, 10): 1, (2, D3, 10): 1}
+
+
 # --- training load ------------------------------------------------------------------------------
 
 
@@ -228,6 +249,26 @@ def test_each_chart_has_one_mark_per_value_drawn():
     assert [v for _, v in day1] == ["0"] * 10 + ["2", "1"] + ["0"] * 11 + ["1"]
     assert [v for _, v in day2] == ["1"] + ["0"] * 23
     assert "2023-03-01" in marks.text["occupancy"] and "peak" in page
+
+
+def test_an_outlying_date_joins_the_line_through_the_dates_with_a_workout():
+    """Past a year between the first and the last date, the line has a point per date with a
+    workout, not per day."""
+    far = date(9999, 12, 31)
+    loads = [DailyLoad(7, D1, Decimal("2.00")), DailyLoad(7, far, Decimal("3.00"))]
+    page = render(report_data(loads=loads))
+    path = re.search(r'<path d="M([^"]*)"[^>]*data-value="5.00"', page).group(1)
+    assert len(path.split(" L")) == 2
+
+
+def test_each_point_names_its_date():
+    marks = parsed(render(report_data())).marks["training-load"]
+    points = [(a["data-date"], a["data-value"]) for tag, a in marks if tag == "circle"]
+    assert sorted(points) == [
+        ("2023-03-01", "12.75"),
+        ("2023-03-02", "4.50"),
+        ("2023-03-03", "1.00"),
+    ]
 
 
 def test_header_names_the_environment_the_time_and_the_tables_read():
