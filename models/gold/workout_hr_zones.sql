@@ -171,14 +171,17 @@ zoned as (
             when heartrate / max_hr < 0.7D then 2
             when heartrate / max_hr < 0.8D then 3
             when heartrate / max_hr < 0.9D then 4
-            else 5
+            when heartrate / max_hr >= 0.9D then 5
         end as zone
     from rated
 
 ),
 
-workouts as (
+{%- set workout_micros = '(unix_micros(end_time) - unix_micros(start_time))' %}
 
+recomputed as (
+
+    -- no age, no zones: every zone and the impulse are null (a zone without a reading is 0)
     select
         user_id,
         workout_id,
@@ -187,47 +190,27 @@ workouts as (
         end_time,
         age,
         max_hr,
-        count(*) as readings,
-        max(ingested_at) as ingested_at,
         {%- for zone in range(6) %}
         cast(
-            cast(sum(case when zone = {{ zone }} then micros else 0 end) as decimal(20, 0))
-            / 1000000 as decimal(18, 6)
+            cast(
+                sum(case when zone = {{ zone }} then micros when zone is not null then 0 end)
+                as decimal(20, 0)
+            ) / 1000000 as decimal(18, 6)
         ) as seconds_zone_{{ zone }},
         {%- endfor %}
         -- [rule 15](docs/contract.md#rule-15): Edwards' TRIMP, the zones' minutes weighted by zone
         {{ minutes_of_micros('sum(zone * micros)') }} as trimp,
-        unix_micros(end_time) - unix_micros(start_time) as workout_micros
-    from zoned
-    group by 1, 2, 3, 4, 5, 6, 7
-
-),
-
-recomputed as (
-
-    -- no age, no maximum heart rate: no zones and no impulse
-    select
-        user_id,
-        workout_id,
-        session_id,
-        start_time,
-        end_time,
-        age,
-        max_hr,
-        {%- for zone in range(6) %}
-        case when max_hr is not null then seconds_zone_{{ zone }} end as seconds_zone_{{ zone }},
-        {%- endfor %}
-        case when max_hr is not null then trimp end as trimp,
         -- readings per second, half up to 4 places, in integers (exact whatever the duration)
         cast(
             cast(
-                (2 * readings * 10000000000 + workout_micros) div (2 * workout_micros)
+                (2 * count(*) * 10000000000 + {{ workout_micros }}) div (2 * {{ workout_micros }})
                 as decimal(20, 0)
             ) / 10000 as decimal(18, 4)
         ) as coverage,
-        ingested_at,
+        max(ingested_at) as ingested_at,
         false as is_removed
-    from workouts
+    from zoned
+    group by 1, 2, 3, 4, 5, 6, 7
 
 )
 

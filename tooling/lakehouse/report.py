@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ingestion.errors import LakehouseError
 from ingestion.files import write_atomically
+from ingestion.registrations import from_utc_micros
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -69,7 +70,6 @@ USER_DASHES = ("", "7 4", "2 3")
 EMPTY_CELL = "#F4F4F4"
 OCCUPANCY_COLOURS = ("#DEEBF7", "#C6DBEF", "#9ECAE1", "#6BAED6", "#3182BD", "#08519C")
 
-EPOCH = datetime(1970, 1, 1)
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 #: Beyond this many days between its first and last date, the training-load line joins only the
@@ -728,11 +728,6 @@ def render(data: ReportData) -> str:
 # --- at the edge: Spark in, a file out ----------------------------------------------------------
 
 
-def instant(micros: int) -> datetime:
-    """Microseconds since the epoch as a UTC time (naive, exact)."""
-    return EPOCH + timedelta(microseconds=micros)
-
-
 def default_path(settings: LocalSettings) -> Path:
     """``report/index.html`` in the environment's docs site, so the site can link to it."""
     from lakehouse.docs import target_dir
@@ -767,14 +762,14 @@ def read_report(spark: SparkSession, settings: LocalSettings) -> ReportData:
                 r.user_id,
                 r.workout_id,
                 r.session_id,
-                instant(r.start_micros),
+                from_utc_micros(r.start_micros),
                 tuple(r[c] for c in seconds),
             )
             for r in rows(recent_zones_sql())
         ],
         workouts_without_zones=rows(WITHOUT_ZONES_SQL)[0][0],
         visits=[
-            Visit(r.gym, instant(r.login_micros), instant(r.logout_micros))
+            Visit(r.gym, from_utc_micros(r.login_micros), from_utc_micros(r.logout_micros))
             for r in rows(visits_sql())
         ],
         utilization=[

@@ -7,7 +7,7 @@ import json
 import re
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -30,7 +30,7 @@ from tests.python.support.browser import (
     visible_texts,
 )
 from tests.python.support.dashboard import dashboard_queries
-from tests.python.support.oracle import expected_tables, utc_date
+from tests.python.support.oracle import EPOCH, expected_tables, minutes, utc_date
 from tests.python.support.tables import COLUMNS, GOLD, SILVER, assert_tables_equal, read_all
 from tests.python.support.truth import Truth
 
@@ -127,12 +127,6 @@ def assert_report_charts_gold(spark, settings, expected: dict[str, list[dict]]) 
     }
     assert points == {day: load for day, load in daily.items() if day[0] in drawn}
 
-    def instant(micros: int) -> datetime:
-        return datetime(1970, 1, 1) + timedelta(microseconds=micros)
-
-    def minutes(seconds: Decimal) -> Decimal:
-        return (seconds / 60).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-
     def key(user, workout, session, start) -> tuple:
         return str(user), str(workout), str(session), start
 
@@ -141,8 +135,8 @@ def assert_report_charts_gold(spark, settings, expected: dict[str, list[dict]]) 
             r["user_id"],
             r["workout_id"],
             r["session_id"],
-            instant(r["start_time"]).strftime("%Y-%m-%dT%H:%M:%S.%f"),
-        ): tuple(minutes(r[f"seconds_zone_{k}"]) for k in range(6))
+            (EPOCH + timedelta(microseconds=r["start_time"])).strftime("%Y-%m-%dT%H:%M:%S.%f"),
+        ): tuple(minutes(int(r[f"seconds_zone_{k}"] * 1_000_000)) for k in range(6))
         for r in zones
     }
     bars: dict[tuple, list] = {}
