@@ -7,11 +7,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint clean help system-deps
+.PHONY: demo test quick bench lint clean help system-deps
 
 help:
 	@echo "make demo   simulate, ingest and build on the embedded default (env dev)"
 	@echo "make test   run the whole test suite (env test, under a temporary folder)"
+	@echo "make quick  the developer's loop: unit and deploy tests, no end-to-end build"
 	@echo "make bench  measure throughput, build cost, freshness, memory (docs/benchmarks.md)"
 	@echo "make lint   ruff and sqlfluff"
 	@echo "make clean  remove local state (.lakehouse/) and build output"
@@ -45,6 +46,9 @@ demo: $(STAMP)
 
 test: system-deps $(STAMP)
 	$(BIN)/python -m pytest
+
+quick: $(STAMP)
+	$(BIN)/python -m pytest -m "not integration"
 
 bench: system-deps $(STAMP)
 	$(BIN)/lakehouse bench

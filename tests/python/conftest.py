@@ -1,8 +1,12 @@
-"""One local SparkSession (Delta, metastore, UTC) for the whole test run."""
+"""One local SparkSession (Delta, metastore, UTC) per test process, and the two lanes in which
+pytest-xdist's two processes share the suite."""
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +20,62 @@ from ingestion.settings import Settings  # noqa: E402
 from ingestion.spark import build_spark  # noqa: E402
 from tests.python.support.scenario import scenario_settings  # noqa: E402
 from tests.python.support.servers import PostgresServer  # noqa: E402
+
+#: The tests that build whole worlds (minutes each; measured in docs/testing.md), in two lanes of
+#: about equal length, by module under tests/python/. pytest-xdist (``-n 2 --dist loadgroup``)
+#: runs each lane in one process, a test after another; the rest of the suite fills in around
+#: them.
+LANES = {
+    "integration/test_streaming.py": "world-lane-1",
+    "integration/test_corpus.py": "world-lane-1",
+    "integration/test_erasure.py": "world-lane-1",
+    "integration/test_pipeline.py": "world-lane-2",
+    "integration/test_cluster.py": "world-lane-2",
+    "integration/test_query_any_time.py": "world-lane-2",
+    "integration/test_kafka.py": "world-lane-2",
+}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Before the workers start (in the controlling process), resolve Spark's jars and, when
+    integration tests run, the broker's, so that two workers never write one cache at once on a
+    fresh machine."""
+    if hasattr(config, "workerinput") or config.getoption("collectonly"):
+        return
+    from ingestion.errors import LakehouseError
+    from ingestion.spark import cached_jars
+    from lakehouse import broker
+
+    if not cached_jars():
+        with tempfile.TemporaryDirectory() as home:
+            start = (
+                "from ingestion.spark import build_spark;"
+                "from tests.python.support.scenario import scenario_settings;"
+                f"build_spark(scenario_settings({home!r}), app_name='jars', with_metastore=False)"
+            )
+            done = subprocess.run(
+                [sys.executable, "-c", start], cwd=config.rootpath, capture_output=True, text=True
+            )
+        if done.returncode != 0:
+            raise pytest.UsageError(
+                "could not resolve the Delta and Kafka jars for Spark: "
+                f"{done.stderr.strip()[-600:]}\ncheck that Maven Central is reachable"
+            )
+    if config.option.markexpr != "not integration":
+        try:
+            broker.fetch_jars()
+        except LakehouseError as exc:
+            raise pytest.UsageError(str(exc)) from exc
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Each test of a lane carries its lane as its xdist group."""
+    root = Path(__file__).parent
+    for item in items:
+        lane = LANES.get(item.path.relative_to(root).as_posix())
+        if lane:
+            item.add_marker(pytest.mark.xdist_group(lane))
 
 
 @pytest.fixture(scope="session")

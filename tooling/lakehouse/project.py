@@ -25,7 +25,11 @@ class LocalSettings(Settings):
 
     def dbt_env(self) -> dict[str, str]:
         """Environment variables through which profiles/profiles.yml finds this environment."""
-        return {"LAKEHOUSE_HOME": str(self.home), "LAKEHOUSE_ENV": self.env.value}
+        return {
+            "LAKEHOUSE_HOME": str(self.home),
+            "LAKEHOUSE_ENV": self.env.value,
+            "LAKEHOUSE_SHUFFLE_PARTITIONS": str(self.shuffle_partitions),
+        }
 
 
 def load_settings(**overrides: Any) -> LocalSettings:

@@ -62,7 +62,9 @@ def cluster_cli(home: Path, spark_home: Path) -> Callable[..., str]:
 def test_a_cluster_of_executors_gives_the_tables_of_one_process(spark, tmp_path):
     home = tmp_path / "home"
     corpus = build_corpus()
-    run_corpus(corpus, home / "landing-in", cluster_cli(home, spark_home(tmp_path / "spark")))
+    cli = cluster_cli(home, spark_home(tmp_path / "spark"))
+    # the models and snapshot: the dbt tests hold on local[2]'s equal tables (test_corpus)
+    run_corpus(corpus, home / "landing-in", cli, "--exclude", "test_type:unit", "test_type:data")
     assert list((tmp_path / "spark" / "work").iterdir()), "no executor ran on a worker"
 
     warehouse = home / "test" / "warehouse"

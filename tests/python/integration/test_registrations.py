@@ -234,6 +234,8 @@ SECRET = secrets.token_urlsafe(12) + ";x"
         ),
         (f"postgresql+psycopg//etl:{SECRET}@db.example/sales", "(an unparseable URL)"),
     ],
+    # ids without the secret: the same in every process (pytest-xdist) and in no report
+    ids=["password", "odbc_connect", "query", "unparseable"],
 )
 def test_urls_are_shown_without_their_password(url, shown):
     assert describe_url(url) == shown
@@ -426,6 +428,8 @@ def read_failing(url: str, caplog, attempts: int = 2) -> tuple[str, int]:
         ),
         (f"nosuchdb://etl:{quote_plus(SECRET)}@db.example/sales", r"not a valid SQLAlchemy URL"),
     ],
+    ids=["missing-driver", "odbc_connect", "missing-dialect-driver", "unparseable", "bad-port"]
+    + ["unknown-dialect"],
 )
 def test_configuration_errors_are_reported_at_once(url, expected, caplog):
     message, retries = read_failing(url, caplog)

@@ -323,10 +323,12 @@ def lakehouse(monkeypatch, capsys, home: Path, *args: str) -> str:
     return out
 
 
-def run_corpus(corpus: Corpus, landing: Path, lakehouse: Callable[..., str]) -> dict[str, bytes]:
+def run_corpus(
+    corpus: Corpus, landing: Path, lakehouse: Callable[..., str], *build: str
+) -> dict[str, bytes]:
     """Land the corpus under ``landing`` and run the documented commands through ``lakehouse``
     (a function of the CLI's arguments): ingest, a late file with an old modification time,
-    ingest again, build. Returns the landing files by name."""
+    ingest again, build (with dbt's arguments ``build``). Returns the landing files by name."""
     (landing / "registrations").mkdir(parents=True)
     (landing / "registrations" / "export.csv").write_text(
         "user_id,device_id,mac_address,registration_timestamp\n"
@@ -347,7 +349,8 @@ def run_corpus(corpus: Corpus, landing: Path, lakehouse: Callable[..., str]) -> 
     old = time.time() - MONTH_S
     os.utime(folder / LATE_FILE, (old, old))
     lakehouse(*ingest)
-    lakehouse("build", "--env", "test", "--vars", json.dumps({"as_of_date": AS_OF.isoformat()}))
+    as_of = json.dumps({"as_of_date": AS_OF.isoformat()})
+    lakehouse("build", "--env", "test", *build, "--vars", as_of)
     return files
 
 
