@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ time.tzset()
 
 from ingestion.settings import Settings  # noqa: E402
 from ingestion.spark import build_spark  # noqa: E402
+from tests.python.support.cli import LAKEHOUSE  # noqa: E402
 from tests.python.support.scenario import scenario_settings  # noqa: E402
 from tests.python.support.servers import PostgresServer  # noqa: E402
 
@@ -48,14 +48,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
     if not cached_jars():
         with tempfile.TemporaryDirectory() as home:
-            start = (
-                "from ingestion.spark import build_spark;"
-                "from tests.python.support.scenario import scenario_settings;"
-                f"build_spark(scenario_settings({home!r}), app_name='jars', with_metastore=False)"
-            )
-            done = subprocess.run(
-                [sys.executable, "-c", start], cwd=config.rootpath, capture_output=True, text=True
-            )
+            first_start = [str(LAKEHOUSE), "--home", home, "sql", "--env", "test", "select 1"]
+            done = subprocess.run(first_start, capture_output=True, text=True, check=False)
         if done.returncode != 0:
             raise pytest.UsageError(
                 "could not resolve the Delta and Kafka jars for Spark: "
@@ -119,9 +113,13 @@ def postgres_url(postgres: PostgresServer) -> str:
 
 
 @pytest.fixture
-def catalog(spark):
+def catalog(spark) -> Iterator:
     """The shared session's metastore with no lakehouse schemas: each scenario registers its own
-    bronze and builds its own silver and gold."""
+    bronze and builds its own silver and gold. Afterwards, the session without the temporary
+    views dbt's incremental models leave in it (other tests' ``show tables`` would list them)."""
     for schema in ("gold", "silver", "bronze"):
         spark.sql(f"drop schema if exists {schema} cascade")
-    return spark
+    yield spark
+    for table in spark.catalog.listTables():
+        if table.isTemporary:
+            spark.catalog.dropTempView(table.name)

@@ -27,21 +27,23 @@ log = logging.getLogger(__name__)
 KNOBS: dict[str, dict[str, str]] = {
     "default": {},
     "JVM: C1 compiler only": {"$JAVA_TOOL_OPTIONS": "-XX:TieredStopAtLevel=1"},
-    "JVM: C1 compiler only, serial GC": {
-        "$JAVA_TOOL_OPTIONS": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
-    },
     "dbt threads 2": {"--threads": "2"},
-    "dbt threads 4": {"--threads": "4"},
     "shuffle partitions 1": {"spark.sql.shuffle.partitions": "1"},
-    "shuffle partitions 4": {"spark.sql.shuffle.partitions": "4"},
     "Delta statistics not collected": {"spark.databricks.delta.stats.collect": "false"},
     "Delta log checkpoint every 100 commits": {
         "spark.databricks.delta.properties.defaults.checkpointInterval": "100"
     },
     "whole-stage code generation off": {"spark.sql.codegen.wholeStage": "false"},
-    "adaptive query execution off": {"spark.sql.adaptive.enabled": "false"},
 }
 AS_OF = json.dumps({"as_of_date": "2023-03-10"})
+
+
+def split(knob: dict[str, str]) -> tuple[dict[str, str], list[str], dict[str, str]]:
+    """A setting's Spark configuration, dbt options and environment variables."""
+    conf = {k: v for k, v in knob.items() if not k.startswith(("--", "$"))}
+    options = [part for k, v in knob.items() if k.startswith("--") for part in (k, v)]
+    environment = {k[1:]: v for k, v in knob.items() if k.startswith("$")}
+    return conf, options, environment
 
 
 def run_one(home: Path, knob: dict[str, str]) -> dict[str, float]:
@@ -53,8 +55,7 @@ def run_one(home: Path, knob: dict[str, str]) -> dict[str, float]:
     from simulator import SimulationConfig, generate
     from simulator.write import write_wave
 
-    conf = {k: v for k, v in knob.items() if not k.startswith(("--", "$"))}
-    options = [part for k, v in knob.items() if k.startswith("--") for part in (k, v)]
+    conf, options, _ = split(knob)
     partitions = conf.get("spark.sql.shuffle.partitions", "2")
     settings = load_settings(
         env="test", home=home, shuffle_partitions=int(partitions), driver_memory="2g"
@@ -79,12 +80,13 @@ def run_one(home: Path, knob: dict[str, str]) -> dict[str, float]:
     return took
 
 
-def measure(names: list[str]) -> dict[str, dict[str, float]]:
-    """Each named setting's stage times, each from its own process."""
-    results = {}
+def measure(names: list[str]) -> dict[str, dict[str, float] | str]:
+    """Each named setting's stage times, each from its own process; for a setting whose run
+    fails, the end of its error instead (the other settings are still measured)."""
+    results: dict[str, dict[str, float] | str] = {}
     for name in names:
         log.info("Measuring: %s", name)
-        environment = {k[1:]: v for k, v in KNOBS[name].items() if k.startswith("$")}
+        _, _, environment = split(KNOBS[name])
         with tempfile.TemporaryDirectory(prefix="knobs-") as home:
             done = subprocess.run(
                 [sys.executable, "-m", "bench.knobs", "--one", name, "--home", home],
@@ -93,22 +95,27 @@ def measure(names: list[str]) -> dict[str, dict[str, float]]:
                 text=True,
                 check=False,
             )
-        if done.returncode != 0:
-            raise RuntimeError(f"{name} failed:\n{done.stderr[-3000:]}")
-        results[name] = json.loads(done.stdout.strip().splitlines()[-1])
+        if done.returncode == 0:
+            results[name] = json.loads(done.stdout.strip().splitlines()[-1])
+        else:
+            results[name] = " ".join(done.stderr.strip().splitlines()[-1:])[:300]
         log.info("%s: %s", name, results[name])
     return results
 
 
-def table(results: dict[str, dict[str, float]]) -> str:
-    """Markdown: each setting's seconds per stage and its total against the default's."""
-    stages = list(next(iter(results.values())))
+def table(results: dict[str, dict[str, float] | str]) -> str:
+    """Markdown: each setting's seconds per stage and in all, and its total against the
+    default's (``results`` holds "default"); a failed setting's row gives its error."""
+    stages = list(results["default"])
     base = sum(results["default"].values())
     lines = [
         "| setting | " + " | ".join(f"{s} (s)" for s in stages) + " | total (s) | / default |",
         "|---" * (len(stages) + 3) + "|",
     ]
     for name, took in results.items():
+        if isinstance(took, str):
+            lines.append(f"| {name} | fails: {took} |" + " |" * (len(stages) + 1))
+            continue
         total = sum(took.values())
         cells = " | ".join(f"{took[s]:.1f}" for s in stages)
         lines.append(f"| {name} | {cells} | {total:.1f} | {total / base:.2f} |")

@@ -428,8 +428,14 @@ def read_failing(url: str, caplog, attempts: int = 2) -> tuple[str, int]:
         ),
         (f"nosuchdb://etl:{quote_plus(SECRET)}@db.example/sales", r"not a valid SQLAlchemy URL"),
     ],
-    ids=["missing-driver", "odbc_connect", "missing-dialect-driver", "unparseable", "bad-port"]
-    + ["unknown-dialect"],
+    ids=[
+        "missing-driver",
+        "odbc_connect",
+        "missing-dialect-driver",
+        "unparseable",
+        "bad-port",
+        "unknown-dialect",
+    ],
 )
 def test_configuration_errors_are_reported_at_once(url, expected, caplog):
     message, retries = read_failing(url, caplog)
@@ -545,23 +551,11 @@ def db_json(user_id: str, device_id: str, mac: str, at: str) -> str:
     )
 
 
-@pytest.fixture
-def dbt_spark(request):
-    """The shared session with no lakehouse schemas (``catalog``); afterwards, without the
-    temporary views dbt's incremental models leave in it (they would show in other tests'
-    ``show tables``)."""
-    session = request.getfixturevalue("catalog")
-    yield session
-    for table in session.catalog.listTables():
-        if table.isTemporary:
-            session.catalog.dropTempView(table.name)
-
-
 @pytest.mark.integration
 def test_exports_and_table_rows_reach_users_once_and_rejects_with_reasons(
-    dbt_spark, home, loose_table
+    catalog, home, loose_table
 ):
-    spark = dbt_spark
+    spark = catalog
     url, insert = loose_table
     settings = scenario_settings(home, registrations_url=url)
     exports = settings.landing / "registrations"

@@ -176,13 +176,6 @@ def registrations_in_bronze(spark, settings) -> Counter:
     return landed_registrations(spark, settings, "registrations")
 
 
-@pytest.fixture
-def catalog(spark):
-    for schema in ("gold", "silver", "bronze"):
-        spark.sql(f"drop schema if exists {schema} cascade")
-    return spark
-
-
 def test_stream_waves_through_kills_broker_restart_and_database_outage(
     catalog, home, postgres, tmp_path
 ):
