@@ -54,6 +54,11 @@ def spark_conf(settings: Settings, *, with_metastore: bool) -> dict[str, str]:
         # Files of at most this many rows: a table written in key order (silver's full builds)
         # is then many files with narrow ranges, which bounded merges skip.
         "spark.sql.files.maxRecordsPerFile": "500000",
+        # Spark keeps the Java classes it compiles for 100 queries by default, and a dbt build
+        # runs about 400 statements, many alike: each build compiled most of them again. Kept
+        # for 5000, a second build in one session takes about 60% of the first's time, for a
+        # few MB of class metadata (measured in docs/testing.md).
+        "spark.sql.codegen.cache.maxEntries": "5000",
     }
     if with_metastore:
         conf["spark.sql.catalogImplementation"] = "hive"

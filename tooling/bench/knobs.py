@@ -34,6 +34,12 @@ KNOBS: dict[str, dict[str, str]] = {
         "spark.databricks.delta.properties.defaults.checkpointInterval": "100"
     },
     "whole-stage code generation off": {"spark.sql.codegen.wholeStage": "false"},
+    "all code generation off": {
+        "spark.sql.codegen.wholeStage": "false",
+        "spark.sql.codegen.factoryMode": "NO_CODEGEN",
+    },
+    "adaptive query execution off": {"spark.sql.adaptive.enabled": "false"},
+    "JVM: parallel garbage collector": {"$JAVA_TOOL_OPTIONS": "-XX:+UseParallelGC"},
 }
 AS_OF = json.dumps({"as_of_date": "2023-03-10"})
 
