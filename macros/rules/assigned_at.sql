@@ -1,12 +1,13 @@
 {#- True when `at` lies in the interval of `assignments` ([rule 5](docs/contract.md#rule-5): from
-    the device's registration to its next one, either end open when null). -#}
-{% macro assigned_at(at, assignments='assignments') -%}
+    the registration to the next one of the same device, or of the same MAC address with
+    `by='mac'`; either end open when null). -#}
+{% macro assigned_at(at, assignments='assignments', by='device') -%}
     (
-        {{ assignments }}.device_valid_from is null
-        or {{ at }} >= {{ assignments }}.device_valid_from
+        {{ assignments }}.{{ by }}_valid_from is null
+        or {{ at }} >= {{ assignments }}.{{ by }}_valid_from
     )
     and (
-        {{ assignments }}.device_valid_to is null
-        or {{ at }} < {{ assignments }}.device_valid_to
+        {{ assignments }}.{{ by }}_valid_to is null
+        or {{ at }} < {{ assignments }}.{{ by }}_valid_to
     )
 {%- endmacro %}

@@ -29,8 +29,7 @@ members as (
     from visits
     inner join assignments
         on visits.mac_address = assignments.mac_address
-        and (assignments.mac_valid_from is null or visits.login >= assignments.mac_valid_from)
-        and (assignments.mac_valid_to is null or visits.login < assignments.mac_valid_to)
+        and {{ assigned_at('visits.login', by='mac') }}
 
 )
 
