@@ -88,6 +88,11 @@ def test_lakehouse_simulate_accepts_the_integration_tests_parameters(monkeypatch
     assert seen["anomalies"] is False
 
 
+#: The tests of the built wheel run in one process: setuptools builds in the repository's own
+#: build/ and egg-info folders, so two processes building at once corrupt each other's wheel.
+ONE_BUILDER = pytest.mark.xdist_group("wheel")
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     """The wheel as the bundle builds it (``python -m build --wheel``), in a temporary folder."""
@@ -101,6 +106,7 @@ def wheel(tmp_path_factory) -> Path:
     return built
 
 
+@ONE_BUILDER
 def test_the_wheel_holds_the_runtime_and_the_simulator_only(wheel):
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
@@ -118,6 +124,7 @@ def test_the_wheel_holds_the_runtime_and_the_simulator_only(wheel):
     ]
 
 
+@ONE_BUILDER
 def test_the_installed_wheels_entry_points_run_and_keep_state_out_of_site_packages(wheel, tmp_path):
     target = tmp_path / "site"
     subprocess.run(
