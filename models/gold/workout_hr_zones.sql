@@ -2,7 +2,8 @@
     materialized='incremental',
     incremental_strategy='merge',
     unique_key=['user_id', 'workout_id', 'session_id', 'start_time'],
-    post_hook=["{{ delete_removed_rows() }}", "{{ record_consumed_versions() }}"],
+    removes_rows=true,
+    post_hook="{{ record_consumed_versions() }}",
     liquid_clustered_by=(['user_id', 'start_time'] if target.type == 'databricks' else none),
 ) }}
 
@@ -12,7 +13,7 @@
     current profiles change, and removes those that lost every reading. -#}
 -- depends_on: {{ ref('workout_bpm_summary') }}
 {{ require_incremental_columns(
-    ['is_removed', 'ingested_at'],
+    ['ingested_at'],
     'rebuild it once: lakehouse build --env ENV --select workout_hr_zones --full-refresh'
     ~ ' (on Databricks: dbt build --target ENV --select workout_hr_zones --full-refresh)',
 ) }}
@@ -207,19 +208,14 @@ recomputed as (
                 as decimal(20, 0)
             ) / 10000 as decimal(18, 4)
         ) as coverage,
-        max(ingested_at) as ingested_at,
-        false as is_removed
+        max(ingested_at) as ingested_at
     from zoned
     group by 1, 2, 3, 4, 5, 6, 7
 
 )
 
-select * from recomputed
-
-{% if is_incremental() %}
-union all
-
--- rows of touched workouts that no longer hold (no valid reading left)
+-- the recomputed workouts and, on an incremental run, the stored ones left with no valid reading
+-- (removed by the merge)
 {{ removed_rows(
     'touched', 'recomputed',
     keys=['user_id', 'workout_id', 'session_id', 'start_time'],
@@ -228,4 +224,3 @@ union all
              'seconds_zone_0', 'seconds_zone_1', 'seconds_zone_2', 'seconds_zone_3',
              'seconds_zone_4', 'seconds_zone_5', 'trimp', 'coverage', 'ingested_at'],
 ) }}
-{% endif %}

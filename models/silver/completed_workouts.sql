@@ -2,7 +2,8 @@
     materialized='incremental',
     incremental_strategy='merge',
     unique_key=['user_id', 'workout_id', 'session_id', 'start_time'],
-    post_hook=["{{ delete_removed_rows() }}", "{{ record_consumed_versions() }}"],
+    removes_rows=true,
+    post_hook="{{ record_consumed_versions() }}",
 ) }}
 
 with
@@ -120,8 +121,7 @@ recomputed as (
 
     select
         paired.*,
-        key_ingested_at.ingested_at,
-        false as is_removed
+        key_ingested_at.ingested_at
     from paired
     inner join key_ingested_at
         on paired.user_id = key_ingested_at.user_id
@@ -130,16 +130,11 @@ recomputed as (
 
 )
 
-select * from recomputed
-
-{% if is_incremental() %}
-union all
-
--- rows of the recomputed keys that no longer hold (a late start or stop re-paired them)
+-- the recomputed rows and, on an incremental run, the stored rows of the recomputed keys that no
+-- longer hold: a late start or stop re-paired them (removed by the merge)
 {{ removed_rows(
     'touched_keys', 'recomputed',
     keys=['user_id', 'workout_id', 'session_id'],
     grain=['user_id', 'workout_id', 'session_id', 'start_time'],
     columns=['user_id', 'workout_id', 'session_id', 'start_time', 'end_time', 'ingested_at'],
 ) }}
-{% endif %}

@@ -19,32 +19,13 @@
 
 with
 
-new_events as (
-
-    {{ new_events }}
-
-),
-
 candidates as (
 
-    select * from new_events
-
-    {% if is_incremental() %}
-    union all
-
-    select
-        current_rows.mac_address,
-        current_rows.gym,
-        current_rows.login,
-        current_rows.logout,
-        current_rows.ingested_at
-    from {{ this }} as current_rows
-    left semi join new_events
-        on current_rows.mac_address = new_events.mac_address
-        and current_rows.gym = new_events.gym
-        and current_rows.login = new_events.login
-    where {{ merge_bound('login', new_events, 'current_rows') }}
-    {% endif %}
+    {{ with_stored_rows(
+        new_events, key=['mac_address', 'gym', 'login'],
+        columns=['mac_address', 'gym', 'login', 'logout', 'ingested_at'],
+        bound='login',
+    ) }}
 
 )
 

@@ -2,53 +2,25 @@
     materialized='incremental',
     incremental_strategy='merge',
     unique_key=['device_id', 'measured_at'],
-    post_hook=["{{ enable_row_tracking() }}", "{{ record_consumed_versions() }}"],
+    post_hook="{{ record_consumed_versions() }}",
+    tblproperties={'delta.enableRowTracking': 'true'},
     liquid_clustered_by=(['device_id', 'measured_at'] if target.type == 'databricks' else none),
 ) }}
 
-{% set new_readings %}
-    select
-        device_id,
-        measured_at,
-        heartrate,
-        record_id,
-        `partition` as source_partition,
-        `offset` as source_offset,
-        ingested_at
-    from {{ ref('stg_kafka__bpm') }}
-    where rejection_reason is null
-        and {{ commits_since_last_run(graph_relation('kafka_records', 'bronze')) }}
-{% endset %}
+{%- set new_readings = new_accepted_records(
+    ref('stg_kafka__bpm'), ['device_id', 'measured_at', 'heartrate']
+) %}
 
 with
 
-new_readings as (
-
-    {{ new_readings }}
-
-),
-
 candidates as (
 
-    select * from new_readings
-
-    {% if is_incremental() %}
-    union all
-
-    select
-        current_rows.device_id,
-        current_rows.measured_at,
-        current_rows.heartrate,
-        current_rows.record_id,
-        current_rows.source_partition,
-        current_rows.source_offset,
-        current_rows.ingested_at
-    from {{ this }} as current_rows
-    left semi join new_readings
-        on current_rows.device_id = new_readings.device_id
-        and current_rows.measured_at = new_readings.measured_at
-    where {{ merge_bound('measured_at', new_readings, 'current_rows') }}
-    {% endif %}
+    {{ with_stored_rows(
+        new_readings, key=['device_id', 'measured_at'],
+        columns=['device_id', 'measured_at', 'heartrate', 'record_id', 'source_partition',
+                 'source_offset', 'ingested_at'],
+        bound='measured_at',
+    ) }}
 
 ),
 

@@ -2,7 +2,8 @@
     materialized='incremental',
     incremental_strategy='merge',
     unique_key='user_id',
-    post_hook=["{{ delete_removed_rows() }}", "{{ record_consumed_versions() }}"],
+    removes_rows=true,
+    post_hook="{{ record_consumed_versions() }}",
 ) }}
 
 with
@@ -42,9 +43,9 @@ select
     {{ column }},
     {%- endfor %}
     valid_from as updated_at,
-    ingested_at,
-    is_deleted as is_removed
+    {#- a deleted user's stored row is removed by the merge #}
+    ingested_at{{ ', is_deleted as is_removed' if is_incremental() }}
 from latest
-{% if not is_incremental() %}
+{%- if not is_incremental() %}
 where not is_deleted
-{% endif %}
+{%- endif %}

@@ -2,55 +2,32 @@
     materialized='incremental',
     incremental_strategy='merge',
     unique_key=['user_id', 'valid_from'],
-    post_hook=["{{ enable_row_tracking() }}", "{{ record_consumed_versions() }}"],
+    post_hook="{{ record_consumed_versions() }}",
+    tblproperties={'delta.enableRowTracking': 'true'},
 ) }}
 
 {%- set profile_columns = profile_columns() %}
 
+{#- a delete carries no profile: its fields are null whatever the record held -#}
+{%- set fields = ['user_id'] %}
+{%- for column in profile_columns %}
+{%- do fields.append("case when update_type != 'delete' then " ~ column ~ ' end as ' ~ column) %}
+{%- endfor %}
+{%- set new_events = new_accepted_records(
+    ref('stg_kafka__user_info'),
+    fields + ['updated_at as valid_from', "update_type = 'delete' as is_deleted"],
+) %}
+
 with
 
-new_events as (
-
-    select
-        user_id,
-        {%- for column in profile_columns %}
-        case when update_type != 'delete' then {{ column }} end as {{ column }},
-        {%- endfor %}
-        updated_at as valid_from,
-        update_type = 'delete' as is_deleted,
-        record_id,
-        `partition` as source_partition,
-        `offset` as source_offset,
-        ingested_at
-    from {{ ref('stg_kafka__user_info') }}
-    where rejection_reason is null
-        and {{ commits_since_last_run(graph_relation('kafka_records', 'bronze')) }}
-
-),
-
+-- every accepted event of the users this run touches: a late event takes its place in time
 events as (
 
-    select * from new_events
-
-    {% if is_incremental() %}
-    union all
-
-    -- every accepted event of the users this run touches: a late event takes its place in time
-    select
-        current_rows.user_id,
-        {%- for column in profile_columns %}
-        current_rows.{{ column }},
-        {%- endfor %}
-        current_rows.valid_from,
-        current_rows.is_deleted,
-        current_rows.record_id,
-        current_rows.source_partition,
-        current_rows.source_offset,
-        current_rows.ingested_at
-    from {{ this }} as current_rows
-    left semi join new_events
-        on current_rows.user_id = new_events.user_id
-    {% endif %}
+    {{ with_stored_rows(
+        new_events, key=['user_id'],
+        columns=['user_id'] + profile_columns + ['valid_from', 'is_deleted', 'record_id',
+                 'source_partition', 'source_offset', 'ingested_at'],
+    ) }}
 
 ),
 

@@ -2,16 +2,14 @@
     materialized='incremental',
     incremental_strategy='merge',
     unique_key=['device_id', 'registered_at'],
-    post_hook=["{{ enable_row_tracking() }}", "{{ record_consumed_versions() }}"],
+    post_hook="{{ record_consumed_versions() }}",
+    tblproperties={'delta.enableRowTracking': 'true'},
 ) }}
 
 -- [rule 2](docs/contract.md#rule-2): a registration repeated (in one export, in later exports,
 -- twice in the database or in both channels) counts once; of rows that disagree on the user or MAC
 -- address, the smallest (user_id, mac_address) wins, whichever build met it first
-with
-
-new_registrations as (
-
+{% set new_registrations %}
     select
         user_id,
         device_id,
@@ -26,28 +24,17 @@ new_registrations as (
         and {{ commits_since_last_run(
             graph_relation('registrations', 'bronze'), where="channel = 'database'"
         ) }}
+{% endset %}
 
-),
+with
 
+-- the rows already built for the keys this batch touches compete with it
 candidates as (
 
-    select * from new_registrations
-
-    {% if is_incremental() %}
-    -- the rows already built for the keys this batch touches compete with it
-    union all
-
-    select
-        users.user_id,
-        users.device_id,
-        users.mac_address,
-        users.registered_at,
-        users.ingested_at
-    from {{ this }} as users
-    left semi join new_registrations
-        on users.device_id = new_registrations.device_id
-        and users.registered_at = new_registrations.registered_at
-    {% endif %}
+    {{ with_stored_rows(
+        new_registrations, key=['device_id', 'registered_at'],
+        columns=['user_id', 'device_id', 'mac_address', 'registered_at', 'ingested_at'],
+    ) }}
 
 ),
 

@@ -2,11 +2,9 @@
     materialized='incremental',
     incremental_strategy='merge',
     unique_key=['user_id', 'workout_id', 'session_id', 'start_time', 'device_id', 'measured_at'],
-    post_hook=[
-        "{{ delete_removed_rows() }}",
-        "{{ enable_row_tracking() }}",
-        "{{ record_consumed_versions() }}",
-    ],
+    removes_rows=true,
+    post_hook="{{ record_consumed_versions() }}",
+    tblproperties={'delta.enableRowTracking': 'true'},
     liquid_clustered_by=(['user_id', 'start_time'] if target.type == 'databricks' else none),
 ) }}
 
@@ -122,8 +120,7 @@ recomputed as (
         readings.measured_at,
         readings.heartrate,
         greatest(completed.ingested_at, assignments.ingested_at, readings.ingested_at)
-            as ingested_at,
-        false as is_removed
+            as ingested_at
     from touched_completed as completed
     inner join assignments
         on completed.user_id = assignments.user_id
@@ -137,12 +134,8 @@ recomputed as (
 
 )
 
-select * from recomputed
-
-{% if is_incremental() %}
-union all
-
--- rows of touched workouts that no longer hold (re-paired, re-assigned or now invalid)
+-- the recomputed rows and, on an incremental run, the stored rows of touched workouts that no
+-- longer hold: re-paired, re-assigned or now invalid (removed by the merge)
 {{ removed_rows(
     'touched', 'recomputed',
     keys=['user_id', 'workout_id', 'session_id'],
@@ -150,4 +143,3 @@ union all
     columns=['user_id', 'workout_id', 'session_id', 'start_time', 'end_time', 'device_id',
              'measured_at', 'heartrate', 'ingested_at'],
 ) }}
-{% endif %}

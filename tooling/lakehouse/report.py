@@ -80,18 +80,16 @@ CENT = Decimal("0.01")
 # --- the queries --------------------------------------------------------------------------------
 
 #: TRIMP per user and UTC date of start_time (the session's time zone is UTC). Workouts without
-#: zones have no TRIMP and add nothing. Rows a running build is removing (is_removed) are left out.
+#: zones have no TRIMP and add nothing.
 DAILY_LOAD_SQL = f"""
 select user_id, to_date(start_time) as `date`, sum(trimp) as trimp
 from {ZONES_TABLE}
-where trimp is not null and not is_removed
+where trimp is not null
 group by user_id, to_date(start_time)
 """
 
 #: Workouts without zones (no valid age on the workout's date).
-WITHOUT_ZONES_SQL = (
-    f"select count(*) as workouts from {ZONES_TABLE} where max_hr is null and not is_removed"
-)
+WITHOUT_ZONES_SQL = f"select count(*) as workouts from {ZONES_TABLE} where max_hr is null"
 
 
 def recent_zones_sql(limit: int = RECENT_WORKOUTS) -> str:
@@ -101,7 +99,7 @@ def recent_zones_sql(limit: int = RECENT_WORKOUTS) -> str:
     return f"""
 select user_id, workout_id, session_id, unix_micros(start_time) as start_micros, {seconds}
 from {ZONES_TABLE}
-where max_hr is not null and not is_removed
+where max_hr is not null
 order by start_time desc, user_id, workout_id, session_id
 limit {int(limit)}
 """
