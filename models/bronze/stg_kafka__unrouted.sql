@@ -4,10 +4,7 @@ with
 
 source as (
 
-    select
-        *,
-        {{ row_commit_version() }} as commit_version
-    from {{ source('bronze', 'kafka_records') }}
+    select * from {{ ref('stg_kafka__records') }}
 
 ),
 

@@ -52,14 +52,8 @@ exported as (
         commit_version,
 
         ---------- registration
-        case
-            when trim(user_id) rlike '^[0-9]+$'
-                then try_cast(trim(user_id) as bigint)
-        end as user_id,
-        case
-            when trim(device_id) rlike '^[0-9]+$'
-                then try_cast(trim(device_id) as bigint)
-        end as device_id,
+        {{ unsigned_integer_text('user_id') }} as user_id,
+        {{ unsigned_integer_text('device_id') }} as device_id,
         lower(trim(mac_address)) as mac_address,
         case
             when trim(registration_timestamp) rlike '^[0-9]+([.][0-9]+)?$'
@@ -79,19 +73,9 @@ exported as (
                         cast(size(header_columns) as string)
                     )
             when coalesce(trim(user_id), '') = '' then 'user_id is empty'
-            when not coalesce(
-                    trim(user_id) rlike '^[0-9]+$'
-                    and try_cast(trim(user_id) as bigint) is not null,
-                    false
-                )
-                then 'user_id is not an integer'
+            when {{ unsigned_integer_text('user_id') }} is null then 'user_id is not an integer'
             when coalesce(trim(device_id), '') = '' then 'device_id is empty'
-            when not coalesce(
-                    trim(device_id) rlike '^[0-9]+$'
-                    and try_cast(trim(device_id) as bigint) is not null,
-                    false
-                )
-                then 'device_id is not an integer'
+            when {{ unsigned_integer_text('device_id') }} is null then 'device_id is not an integer'
             when coalesce(trim(mac_address), '') = '' then 'mac_address is empty'
             when not {{ is_mac_address('mac_address') }}
                 then 'mac_address is not a MAC address'

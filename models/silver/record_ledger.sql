@@ -54,12 +54,7 @@ new_records as (
             false
         ) as has_unreadable_kafka_time,
         ingested_at
-    from (
-        select
-            *,
-            {{ row_commit_version() }} as commit_version
-        from {{ source('bronze', 'kafka_records') }}
-    )
+    from {{ ref('stg_kafka__records') }}
     where {{ new_kafka }}
 
     union all

@@ -17,7 +17,7 @@ from ingestion.erasure import RECEIPTS, SUPPRESSED, governance_table, subject_of
 from ingestion.ingest import ingest_once
 from lakehouse.dbt import run_dbt
 from lakehouse.erasure import built_tables, forget
-from tests.python.support.scenario import scenario_settings
+from tests.python.support.scenario import envelope, scenario_settings
 
 T0 = 1_678_450_000  # 2023-03-10 12:06:40 UTC
 GONE, KEPT = 987_654_321, 123_456_789
@@ -27,19 +27,6 @@ GONE_MAC, KEPT_MAC = "de:ad:be:ef:00:01", "c0:ff:ee:00:00:02"
 IDENTIFIERS = [str(GONE), "Zelda", "Quokkastrand", "1 Erasure Lane", GONE_MAC, "05/17/1990"]
 #: Folders of the environment that stand in for the source systems (their retention decides).
 SOURCES = {"landing", "truth", "kafka", "registrations.db"}
-
-
-def envelope(topic: str, offset: int, key: str, value: dict, at: int = T0) -> str:
-    return json.dumps(
-        {
-            "topic": topic,
-            "partition": 0,
-            "offset": offset,
-            "key": key,
-            "value": json.dumps(value),
-            "timestamp": at,
-        }
-    )
 
 
 def profile(user: int, first: str, last: str, street: str, dob: str) -> dict:
@@ -109,7 +96,7 @@ REGISTRATIONS = [  # user_id, device_id, mac_address, registration_timestamp
 def land(landing: Path, name: str) -> None:
     kafka = landing / "kafka"
     kafka.mkdir(parents=True, exist_ok=True)
-    lines = [envelope(*record) for record in GONE_RECORDS + KEPT_RECORDS]
+    lines = [envelope(*record, kafka_time=T0) for record in GONE_RECORDS + KEPT_RECORDS]
     (kafka / name).write_text("\n".join(lines) + "\n")
     exports = landing / "registrations"
     exports.mkdir(parents=True, exist_ok=True)
