@@ -3,10 +3,7 @@ with
 
 extracted as (
 
-    select
-        *,
-        {{ row_commit_version() }} as commit_version
-    from {{ source('bronze', 'registrations') }}
+    {{ with_commit_version(source('bronze', 'registrations')) }}
 
 ),
 

@@ -3,10 +3,7 @@ with
 
 exports as (
 
-    select
-        *,
-        {{ row_commit_version() }} as commit_version
-    from {{ source('bronze', 'registration_exports') }}
+    {{ with_commit_version(source('bronze', 'registration_exports')) }}
 
 ),
 

@@ -22,10 +22,7 @@ with
 
 bpm as (
 
-    select
-        *,
-        {{ row_commit_version() }} as commit_version
-    from {{ ref('workout_bpm') }}
+    {{ with_commit_version(ref('workout_bpm')) }}
 
 ),
 

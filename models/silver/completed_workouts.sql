@@ -10,10 +10,7 @@ with
 
 workouts as (
 
-    select
-        *,
-        {{ row_commit_version() }} as commit_version
-    from {{ ref('workouts') }}
+    {{ with_commit_version(ref('workouts')) }}
 
 ),
 

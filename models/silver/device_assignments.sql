@@ -7,10 +7,7 @@ with
 
 users as (
 
-    select
-        *,
-        {{ row_commit_version() }} as commit_version
-    from {{ ref('users') }}
+    {{ with_commit_version(ref('users')) }}
 
 )
 

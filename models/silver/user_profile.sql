@@ -10,10 +10,7 @@ with
 
 history as (
 
-    select
-        *,
-        {{ row_commit_version() }} as commit_version
-    from {{ ref('user_profile_history') }}
+    {{ with_commit_version(ref('user_profile_history')) }}
 
 ),
 

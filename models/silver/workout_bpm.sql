@@ -25,10 +25,7 @@ assignments as (
 
 readings as (
 
-    select
-        *,
-        {{ row_commit_version() }} as commit_version
-    from {{ ref('heart_rate') }}
+    {{ with_commit_version(ref('heart_rate')) }}
 
 ),
 
