@@ -1,5 +1,5 @@
 """A corpus of bad and awkward input, as real exporters and brokers deliver it, fed through the
-documented commands (``lakehouse ingest --once --landing DIR``, ``lakehouse build``): every
+documented commands (``lakehouse ingest --once --landing DIR``, then ``lakehouse run``): every
 record ends where the contract says, nothing is lost, and the build stays green."""
 
 from __future__ import annotations

@@ -1,14 +1,15 @@
 """The standalone ingester streaming from a real broker while dbt builds, through real faults.
 
 One scenario, three waves produced while the ingester runs; after each, bronze equals what was
-produced (by topic, partition and offset) and, after a ``dbt build``, silver and gold equal the
-oracle's tables:
+produced (by topic, partition and offset):
 
-1. wave 1 is streamed in;
+1. wave 1 is streamed in, and after a ``dbt build`` silver and gold equal the oracle's tables;
 2. wave 2 is produced over minutes: while dbt runs at the same time, then while the ingester is
    killed (-9) at random points and restarted, and the broker is stopped and started again;
 3. the ingester stops gracefully on SIGTERM, ``lakehouse status`` shows the lag of wave 3 per
-   topic, and the ingester restarts while the registration database is down.
+   topic, and the ingester restarts while the registration database is down; after a
+   ``dbt build``, which reads the commits made while dbt ran, the kills and wave 3, silver and
+   gold equal the oracle's tables.
 """
 
 from __future__ import annotations
@@ -203,10 +204,14 @@ def test_stream_waves_through_kills_broker_restart_and_database_outage(
             == expected_registrations(truth, "database")
         )
 
-    def assert_wave_complete(waves: list[int]) -> None:
+    def assert_landed(waves: list[int]) -> Truth:
         truth = Truth.load(settings.truth_dir, waves)
         wait_for(landed(waves), f"waves {waves} in bronze", ingester)
         assert_bronze_matches(spark, settings, truth, topics)
+        return truth
+
+    def assert_wave_complete(waves: list[int]) -> None:
+        truth = assert_landed(waves)
         run_dbt(settings, BUILD)
         # records of topics the ingester does not subscribe to are not its input
         subscribed = replace(truth, records=[r for r in truth.records if r["topic"] in topics])
@@ -234,7 +239,7 @@ def test_stream_waves_through_kills_broker_restart_and_database_outage(
         assert commits_between(spark, kafka_records, since, until) > 0, "no overlap was tested"
         kill_and_restart_broker(ingester, local, rng)
         joined(producer)
-        assert_wave_complete([1, 2])
+        assert_landed([1, 2])
 
         # 3. graceful stop, lag in the status, and the registration database down on restart
         assert ingester.terminate() == 0

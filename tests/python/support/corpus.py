@@ -327,8 +327,9 @@ def run_corpus(
     corpus: Corpus, landing: Path, lakehouse: Callable[..., str], *build: str
 ) -> dict[str, bytes]:
     """Land the corpus under ``landing`` and run the documented commands through ``lakehouse``
-    (a function of the CLI's arguments): ingest, a late file with an old modification time,
-    ingest again, build (with dbt's arguments ``build``). Returns the landing files by name."""
+    (a function of the CLI's arguments): ingest, a late file with an old modification time, then
+    run (ingest again and build, with dbt's arguments ``build``). Returns the landing files by
+    name."""
     (landing / "registrations").mkdir(parents=True)
     (landing / "registrations" / "export.csv").write_text(
         "user_id,device_id,mac_address,registration_timestamp\n"
@@ -342,15 +343,13 @@ def run_corpus(
         if name != LATE_FILE:
             (folder / name).write_bytes(data)
     (folder / "README.txt").write_text("exported by the gym scanners\n")
-    ingest = ["ingest", "--env", "test", "--once", "--landing", str(landing)]
-    lakehouse(*ingest)
+    lakehouse("ingest", "--env", "test", "--once", "--landing", str(landing))
     # a file moved in later with an old modification time (cp -p, rsync -t) is still loaded
     (folder / LATE_FILE).write_bytes(files[LATE_FILE])
     old = time.time() - MONTH_S
     os.utime(folder / LATE_FILE, (old, old))
-    lakehouse(*ingest)
     as_of = json.dumps({"as_of_date": AS_OF.isoformat()})
-    lakehouse("build", "--env", "test", *build, "--vars", as_of)
+    lakehouse("run", "--env", "test", "--landing", str(landing), *build, "--vars", as_of)
     return files
 
 

@@ -55,16 +55,18 @@ def ingest_sources(spark, settings: LocalSettings, *, once: bool, kafka: bool) -
         ingest_continuously(spark, settings, kafka=kafka)
 
 
-@click.command()
+@click.command(context_settings={"ignore_unknown_options": True})
 @env_option
 @landing_option
+@click.argument("dbt_args", nargs=-1, type=click.UNPROCESSED)
 @click.pass_context
-def run(ctx, landing_dir) -> None:
-    """Ingest what is available, then build silver and gold."""
+def run(ctx, landing_dir, dbt_args) -> None:
+    """Ingest what is available, then build silver and gold in the same Spark session (extra
+    arguments go to ``dbt build``, e.g. ``--select silver``)."""
     settings = settings_of(ctx, landing_dir=landing_dir)
     spark = spark_of(settings, with_metastore=True)
     ingest_sources(spark, settings, once=True, kafka=False)
-    run_dbt(settings, ["build"])
+    run_dbt(settings, ["build", *dbt_args])
 
 
 @click.command()
