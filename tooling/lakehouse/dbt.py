@@ -45,9 +45,32 @@ def parse_vars(text: str) -> dict:
     return found
 
 
+#: dbt options the environment decides (dbt_args); a command that passes one is refused, not
+#: silently overridden.
+ENVIRONMENT_OPTIONS = (
+    "--project-dir",
+    "--profiles-dir",
+    "--target",
+    "-t",
+    "--target-path",
+    "--log-path",
+)
+
+
+def refuse_environment_options(settings: LocalSettings, command: Sequence[str]) -> None:
+    """Fail, before any work, when ``command`` passes a dbt option the environment decides."""
+    given = [a.split("=", 1)[0] for a in command if a.split("=", 1)[0] in ENVIRONMENT_OPTIONS]
+    if given:
+        raise LakehouseError(
+            f"{given[0]} is set from the environment ({settings.env.value}): choose it with "
+            "--env and --home, and a Databricks target with `lakehouse build --target`"
+        )
+
+
 def dbt_args(settings: LocalSettings, command: Sequence[str]) -> list[str]:
     """dbt arguments for ``command`` on this environment's target and state folder, with the
     ingester's topic names."""
+    refuse_environment_options(settings, command)
     return [
         *with_topics(settings, command),
         "--project-dir",

@@ -78,3 +78,19 @@ def test_verbose_shows_the_traceback(home, monkeypatch, capsys):
     )
     with pytest.raises(Exception, match="is not a date"):
         main()
+
+
+@pytest.mark.parametrize("option", [["--target", "prod"], ["--project-dir=elsewhere"]])
+def test_run_refuses_a_dbt_option_the_environment_sets_before_ingesting(
+    home, monkeypatch, capsys, option
+):
+    code, _, err = run_cli(
+        monkeypatch, capsys, "--home", str(home), "run", "--env", "test", *option
+    )
+    assert code == 1
+    name = option[0].split("=")[0]
+    assert err.strip() == (
+        f"error: {name} is set from the environment (test): choose it with --env and --home, "
+        "and a Databricks target with `lakehouse build --target`"
+    )
+    assert not (home / "test" / "bronze").exists(), "nothing was ingested"

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from ingestion.errors import LakehouseError
 from lakehouse.cli.options import env_option, format_option, landing_option, settings_of, spark_of
-from lakehouse.dbt import run_dbt
+from lakehouse.dbt import refuse_environment_options, run_dbt
 from lakehouse.project import LocalSettings
 
 log = logging.getLogger(__name__)
@@ -64,6 +64,7 @@ def run(ctx, landing_dir, dbt_args) -> None:
     """Ingest what is available, then build silver and gold in the same Spark session (extra
     arguments go to ``dbt build``, e.g. ``--select silver``)."""
     settings = settings_of(ctx, landing_dir=landing_dir)
+    refuse_environment_options(settings, dbt_args)
     spark = spark_of(settings, with_metastore=True)
     ingest_sources(spark, settings, once=True, kafka=False)
     run_dbt(settings, ["build", *dbt_args])
