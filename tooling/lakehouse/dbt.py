@@ -45,21 +45,22 @@ def parse_vars(text: str) -> dict:
     return found
 
 
-#: dbt options the environment decides (dbt_args); a command that passes one is refused, not
-#: silently overridden.
-ENVIRONMENT_OPTIONS = (
-    "--project-dir",
-    "--profiles-dir",
-    "--target",
-    "-t",
-    "--target-path",
-    "--log-path",
-)
+def environment_options(settings: LocalSettings) -> dict[str, str]:
+    """The dbt options this environment decides: its project, profiles, target and folders."""
+    return {
+        "--project-dir": str(PROJECT_DIR),
+        "--profiles-dir": str(PROFILES_DIR),
+        "--target": settings.dbt_target,
+        "--target-path": str(settings.root / "dbt" / "target"),
+        "--log-path": str(settings.root / "dbt" / "logs"),
+    }
 
 
 def refuse_environment_options(settings: LocalSettings, command: Sequence[str]) -> None:
-    """Fail, before any work, when ``command`` passes a dbt option the environment decides."""
-    given = [a.split("=", 1)[0] for a in command if a.split("=", 1)[0] in ENVIRONMENT_OPTIONS]
+    """Fail, before any work, when ``command`` passes a dbt option the environment decides
+    (refused, not silently overridden; ``-t`` is dbt's short ``--target``)."""
+    decided = {*environment_options(settings), "-t"}
+    given = [a.split("=", 1)[0] for a in command if a.split("=", 1)[0] in decided]
     if given:
         raise LakehouseError(
             f"{given[0]} is set from the environment ({settings.env.value}): choose it with "
@@ -71,19 +72,8 @@ def dbt_args(settings: LocalSettings, command: Sequence[str]) -> list[str]:
     """dbt arguments for ``command`` on this environment's target and state folder, with the
     ingester's topic names."""
     refuse_environment_options(settings, command)
-    return [
-        *with_topics(settings, command),
-        "--project-dir",
-        str(PROJECT_DIR),
-        "--profiles-dir",
-        str(PROFILES_DIR),
-        "--target",
-        settings.dbt_target,
-        "--target-path",
-        str(settings.root / "dbt" / "target"),
-        "--log-path",
-        str(settings.root / "dbt" / "logs"),
-    ]
+    options = environment_options(settings)
+    return [*with_topics(settings, command), *(part for item in options.items() for part in item)]
 
 
 @contextmanager
