@@ -175,6 +175,8 @@ records as (
         new_records.*,
         new_keys.silver_table,
         new_keys.silver_key,
+        new_keys.kept_id as silver_kept_id,
+        new_keys.kept_content as silver_kept_content,
         false as is_stored,
         cast(null as string) as stored_disposition,
         cast(null as string) as stored_reason,
@@ -197,6 +199,8 @@ records as (
         stored.ingested_at,
         stored.silver_table,
         stored.silver_key,
+        cast(null as string) as silver_kept_id,
+        cast(null as string) as silver_kept_content,
         true as is_stored,
         stored.disposition as stored_disposition,
         stored.reason as stored_reason,
@@ -221,80 +225,53 @@ records as (
 
 ),
 
----------- the record silver keeps for each touched key
+---------- the record silver keeps for each touched key, and the records sharing coordinates
+-- (windows over the records, which are read once)
 
-users_rows as (
+keyed as (
 
-    -- the users row of each touched registration key
-    select distinct silver_key, kept_content from new_keys where silver_table = 'users'
-
-),
-
-kept as (
-
-    select distinct silver_table, silver_key, kept_id, kept_content
-    from new_keys
-    where silver_table not in ('gym_logs', 'users')
-
-    union all
-
-    -- a visit's byte-identical scans: the first by (partition, offset) is kept
     select
-        silver_table,
-        silver_key,
-        min_by(record_id, struct(`partition`, `offset`, record_id)) as kept_id,
-        silver_key as kept_content
+        *,
+        -- heart_rate, user_profile_history and workouts: silver's row for the key; users: the
+        -- content of its row
+        max(silver_kept_id) over by_key as key_kept_id,
+        max(silver_kept_content) over by_key as key_kept_content,
+        -- a visit's byte-identical scans: the first by (partition, offset) is kept
+        min_by(record_id, struct(`partition`, `offset`, record_id)) over by_key as first_scan_id,
+        topic is not null
+        and size(collect_set(record_id) over by_coordinates) > 1 as is_coordinate_conflict
     from records
-    where silver_table = 'gym_logs'
-    group by 1, 2
-
-    union all
-
-    -- a registration's rows equal to its users row: the first (by record_id) is kept
-    select
-        records.silver_table,
-        records.silver_key,
-        min(
-            case when records.content = users_rows.kept_content then records.record_id end
-        ) as kept_id,
-        any_value(users_rows.kept_content) as kept_content
-    from records
-    inner join users_rows
-        on records.silver_key = users_rows.silver_key
-    where records.silver_table = 'users'
-    group by 1, 2
-
-),
-
-coordinates as (
-
-    select topic, `partition`, `offset`, count(distinct record_id) > 1 as is_coordinate_conflict
-    from records
-    where topic is not null
-    group by 1, 2, 3
+    window
+        by_key as (partition by silver_table, silver_key),
+        by_coordinates as (partition by topic, `partition`, `offset`)
 
 ),
 
 disposed as (
 
     select
-        records.*,
+        keyed.*,
         rejected.record_id is not null as is_rejected,
         rejected.reason,
-        kept.silver_table is not null as is_key_touched,
-        kept.kept_id,
-        kept.kept_content,
-        coalesce(coordinates.is_coordinate_conflict, false) as is_coordinate_conflict
-    from records
+        coalesce(
+            keyed.silver_table = 'gym_logs' or keyed.key_kept_content is not null, false
+        ) as is_key_touched,
+        case
+            when keyed.silver_table = 'gym_logs' then keyed.first_scan_id
+            -- a registration's rows equal to its users row: the first (by record_id) is kept
+            when keyed.silver_table = 'users'
+                then min(
+                        case when keyed.content = keyed.key_kept_content then keyed.record_id end
+                    ) over (partition by keyed.silver_table, keyed.silver_key)
+            else keyed.key_kept_id
+        end as kept_id,
+        case
+            when keyed.silver_table = 'gym_logs' then keyed.silver_key
+            else keyed.key_kept_content
+        end as kept_content
+    from keyed
     left join {{ ref('rejected_events') }} as rejected
-        on records.record_id = rejected.record_id
-    left join kept
-        on records.silver_table = kept.silver_table
-        and records.silver_key = kept.silver_key
-    left join coordinates
-        on records.topic = coordinates.topic
-        and records.`partition` = coordinates.`partition`
-        and records.`offset` = coordinates.`offset`
+        on keyed.record_id = rejected.record_id
 
 ),
 
