@@ -33,51 +33,19 @@ events as (
 
 ),
 
-starts as (
+following as (
 
-    select * from events where action = 'start'
-
-),
-
-stops as (
-
-    select * from events where action = 'stop'
-
-),
-
-first_stop as (
-
+    -- for each event of a key, the first stop and the first start strictly after it
     select
-        starts.user_id,
-        starts.workout_id,
-        starts.session_id,
-        starts.event_at as start_time,
-        min(stops.event_at) as end_time
-    from starts
-    inner join stops
-        on starts.user_id = stops.user_id
-        and starts.workout_id = stops.workout_id
-        and starts.session_id = stops.session_id
-        and stops.event_at > starts.event_at
-    group by 1, 2, 3, 4
-
-),
-
-next_start as (
-
-    select
-        starts.user_id,
-        starts.workout_id,
-        starts.session_id,
-        starts.event_at as start_time,
-        min(later.event_at) as next_start_time
-    from starts
-    inner join starts as later
-        on starts.user_id = later.user_id
-        and starts.workout_id = later.workout_id
-        and starts.session_id = later.session_id
-        and later.event_at > starts.event_at
-    group by 1, 2, 3, 4
+        *,
+        min(case when action = 'stop' then event_at end) over later as first_stop_at,
+        min(case when action = 'start' then event_at end) over later as next_start_at
+    from events
+    window later as (
+        partition by user_id, workout_id, session_id
+        order by unix_micros(event_at)
+        range between 1 following and unbounded following
+    )
 
 ),
 
@@ -86,23 +54,15 @@ paired as (
     -- [rule 6](docs/contract.md#rule-6): completed by the first stop strictly after the start, at
     -- most var('workout_max_hours') later, with no other start strictly between them
     select
-        first_stop.user_id,
-        first_stop.workout_id,
-        first_stop.session_id,
-        first_stop.start_time,
-        first_stop.end_time
-    from first_stop
-    left join next_start
-        on first_stop.user_id = next_start.user_id
-        and first_stop.workout_id = next_start.workout_id
-        and first_stop.session_id = next_start.session_id
-        and first_stop.start_time = next_start.start_time
-    where {{ within_hours('first_stop.start_time', 'first_stop.end_time',
-                          var('workout_max_hours')) }}
-        and (
-            next_start.next_start_time is null
-            or next_start.next_start_time >= first_stop.end_time
-        )
+        user_id,
+        workout_id,
+        session_id,
+        event_at as start_time,
+        first_stop_at as end_time
+    from following
+    where action = 'start'
+        and {{ within_hours('event_at', 'first_stop_at', var('workout_max_hours')) }}
+        and (next_start_at is null or next_start_at >= first_stop_at)
 
 ),
 
