@@ -238,8 +238,10 @@ keyed as (
         max(silver_kept_content) over by_key as key_kept_content,
         -- a visit's byte-identical scans: the first by (partition, offset) is kept
         min_by(record_id, struct(`partition`, `offset`, record_id)) over by_key as first_scan_id,
+        -- more than one record at the coordinates ([rule 1](docs/contract.md#rule-1))
         topic is not null
-        and size(collect_set(record_id) over by_coordinates) > 1 as is_coordinate_conflict
+        and min(record_id) over by_coordinates != max(record_id) over by_coordinates
+            as is_coordinate_conflict
     from records
     window
         by_key as (partition by silver_table, silver_key),
