@@ -264,7 +264,7 @@ disposed as (
             when keyed.silver_table = 'users'
                 then min(
                         case when keyed.content = keyed.key_kept_content then keyed.record_id end
-                    ) over (partition by keyed.silver_table, keyed.silver_key)
+                    ) over by_key
             else keyed.key_kept_id
         end as kept_id,
         case
@@ -274,6 +274,7 @@ disposed as (
     from keyed
     left join {{ ref('rejected_events') }} as rejected
         on keyed.record_id = rejected.record_id
+    window by_key as (partition by keyed.silver_table, keyed.silver_key)
 
 ),
 

@@ -60,7 +60,7 @@ def refuse_environment_options(settings: LocalSettings, command: Sequence[str]) 
     """Fail, before any work, when ``command`` passes a dbt option the environment decides
     (refused, not silently overridden; ``-t`` is dbt's short ``--target``)."""
     decided = {*environment_options(settings), "-t"}
-    given = [a.split("=", 1)[0] for a in command if a.split("=", 1)[0] in decided]
+    given = [name for name in (a.split("=", 1)[0] for a in command) if name in decided]
     if given:
         raise LakehouseError(
             f"{given[0]} is set from the environment ({settings.env.value}): choose it with "
