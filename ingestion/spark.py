@@ -59,6 +59,11 @@ def spark_conf(settings: Settings, *, with_metastore: bool) -> dict[str, str]:
         # for 5000, a second build in one session takes about 60% of the first's time, for a
         # few MB of class metadata (measured in docs/testing.md).
         "spark.sql.codegen.cache.maxEntries": "5000",
+        # New tables write deletion vectors, as Databricks does by default: a MERGE that
+        # updates or deletes a few rows marks them in a small file beside each data file it
+        # touches instead of rewriting the whole file, so its cost follows the rows it changes
+        # (measured in docs/benchmarks.md).
+        "spark.databricks.delta.properties.defaults.enableDeletionVectors": "true",
     }
     if with_metastore:
         conf["spark.sql.catalogImplementation"] = "hive"

@@ -3,7 +3,6 @@
     incremental_strategy='merge',
     unique_key=['user_id', 'valid_from'],
     post_hook="{{ record_consumed_versions() }}",
-    tblproperties={'delta.enableRowTracking': 'true'},
 ) }}
 
 {%- set profile_columns = profile_columns() %}

@@ -4,7 +4,6 @@
     unique_key=['user_id', 'workout_id', 'session_id', 'start_time', 'device_id', 'measured_at'],
     removes_rows=true,
     post_hook="{{ record_consumed_versions() }}",
-    tblproperties={'delta.enableRowTracking': 'true'},
     liquid_clustered_by=(['user_id', 'start_time'] if target.type == 'databricks' else none),
 ) }}
 

@@ -33,15 +33,28 @@ def _envelope(topic: str, key: Column, value: Column, offset_id: Column, at: Col
 
 
 def bpm_lines(
-    spark: SparkSession, count: int, *, first: int, users: int, days: int, per_device: int
+    spark: SparkSession,
+    count: int,
+    *,
+    first: int,
+    users: int,
+    days: int,
+    per_device: int,
+    repeating: int | None = None,
 ) -> DataFrame:
     """``count`` heart-rate readings (ids ``first``...), ``per_device`` of them per device over
-    ``days`` days; ids beyond the first data set continue in time."""
+    ``days`` days; ids beyond the first data set continue in time. With ``repeating``, each line
+    repeats one of the readings ``0..repeating`` (spread evenly) at its own new offset, as a
+    producer that retries does."""
     step = days * 86_400 // max(per_device, 1)
     ids = spark.range(first, first + count)
-    device = F.lit(DEVICE_BASE) + F.col("id") % users
-    at = F.lit(START_EPOCH) + (F.col("id") / users).cast("bigint") * step + F.col("id") % 7
-    heartrate = (F.lit(55) + (F.col("id") * 7919) % 120).cast("double")
+    if repeating is None:
+        reading = F.col("id")
+    else:
+        reading = (F.col("id") - first) * max(repeating // count, 1)
+    device = F.lit(DEVICE_BASE) + reading % users
+    at = F.lit(START_EPOCH) + (reading / users).cast("bigint") * step + reading % 7
+    heartrate = (F.lit(55) + (reading * 7919) % 120).cast("double")
     value = F.to_json(
         F.struct(device.alias("device_id"), at.alias("time"), heartrate.alias("heartrate"))
     )

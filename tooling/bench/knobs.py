@@ -39,6 +39,9 @@ KNOBS: dict[str, dict[str, str]] = {
         "spark.sql.codegen.factoryMode": "NO_CODEGEN",
     },
     "adaptive query execution off": {"spark.sql.adaptive.enabled": "false"},
+    "Delta deletion vectors off": {
+        "spark.databricks.delta.properties.defaults.enableDeletionVectors": "false"
+    },
     "JVM: parallel garbage collector": {"$JAVA_TOOL_OPTIONS": "-XX:+UseParallelGC"},
 }
 AS_OF = json.dumps({"as_of_date": "2023-03-10"})

@@ -181,9 +181,15 @@ def write_base(spark: SparkSession, settings: Settings, size: int, users: int, d
     return size + users + users * days * 2
 
 
-def add_readings(spark, settings, *, size, first, count, users, days, label) -> None:
+def add_readings(spark, settings, *, size, first, count, users, days, label, repeating=None):
     readings = data.bpm_lines(
-        spark, count, first=first, users=users, days=days, per_device=max(size // users, 1)
+        spark,
+        count,
+        first=first,
+        users=users,
+        days=days,
+        per_device=max(size // users, 1),
+        repeating=repeating,
     )
     data.write_lines(readings, settings.landing / "kafka", files=2, label=label)
 
@@ -256,22 +262,28 @@ class Increments:
     days: int
     next_id: int = 0
 
-    def write(self, count: int, label: str) -> None:
+    def write(self, count: int, label: str, *, repeated: int = 0) -> None:
+        """``count`` new readings; with ``repeated``, as many more lines that repeat readings of
+        the base data set, spread over it, at new offsets (a producer's retries)."""
         first = self.next_id or self.size
-        add_readings(
-            self.spark,
-            self.settings,
-            size=self.size,
-            first=first,
-            count=count,
-            users=self.users,
-            days=self.days,
-            label=label,
-        )
-        self.next_id = first + count
+        batches = ((count, first, None), (repeated, first + count, self.size))
+        for lines, offset, repeating in batches:
+            if lines:
+                add_readings(
+                    self.spark,
+                    self.settings,
+                    size=self.size,
+                    first=offset,
+                    count=lines,
+                    users=self.users,
+                    days=self.days,
+                    label=label if repeating is None else f"{label}-repeated",
+                    repeating=repeating,
+                )
+        self.next_id = first + count + repeated
 
-    def ingest(self, count: int, label: str) -> None:
-        self.write(count, label)
+    def ingest(self, count: int, label: str, *, repeated: int = 0) -> None:
+        self.write(count, label, repeated=repeated)
         ingest_once(self.spark, self.settings)
 
 
@@ -305,6 +317,7 @@ def bench_size(spark, settings, report: Report, size: int, *, users: int, days: 
     more.ingest(FIXED_INCREMENT, "plus-fixed")
     dbt_stage(report, settings, f"dbt run, +{FIXED_INCREMENT:,}", size, "run")
     merge_source_ab(report, settings, size, more)
+    deletion_vectors_ab(report, settings, size, more)
     pid = jvm_pid()
     if pid:
         report.add("peak driver memory (JVM)", size, peak_rss_mb(pid), "MiB")
@@ -337,6 +350,40 @@ def merge_source_ab(report: Report, settings: Settings, size: int, more: Increme
                 report, settings, name, size, "run", "--select", "heart_rate"
             ),
         )
+
+
+def set_deletion_vectors(spark: SparkSession, tables: list[str], enabled: bool) -> None:
+    for table in tables:
+        spark.sql(
+            f"alter table {table} set tblproperties "
+            f"('delta.enableDeletionVectors' = '{str(enabled).lower()}')"
+        )
+
+
+def deletion_vectors_ab(report: Report, settings: Settings, size: int, more: Increments) -> None:
+    """A/B: silver's and gold's MERGEs with deletion vectors (the local default, as on
+    Databricks) and without; ``dbt run`` after +10,000 readings and a tenth as many repeats of
+    readings spread over the base (a producer's retries), which update stored rows all over the
+    tables. Seconds of the whole run and of the two models that update most."""
+    tables = [
+        f"{schema}.{table.name}"
+        for schema in ("silver", "gold")
+        for table in more.spark.catalog.listTables(schema)
+        if table.tableType != "VIEW" and not table.isTemporary
+    ]
+    try:
+        for enabled in (True, False):
+            set_deletion_vectors(more.spark, tables, enabled)
+            label = "on" if enabled else "off"
+            more.ingest(FIXED_INCREMENT, f"ab-dv-{label}", repeated=FIXED_INCREMENT // 10)
+            name = f"dbt run +{FIXED_INCREMENT:,} with repeats, deletion vectors {label}"
+            dbt_stage(report, settings, name, size, "run")
+            seconds = report.nodes[f"{name} @ {size}"]
+            for model in ("heart_rate", "record_ledger"):
+                node = f"model.smartwatch_lakehouse.{model}"
+                report.add(f"{model} in {name}", size, seconds[node], "s")
+    finally:
+        set_deletion_vectors(more.spark, tables, True)
 
 
 def snapshot_partitions_ab(spark, settings, report: Report, size: int, more: Increments) -> None:
