@@ -223,6 +223,18 @@ def node_seconds(settings: Settings) -> dict[str, float]:
     return seconds
 
 
+def built_tables(settings: Settings) -> list[str]:
+    """The tables dbt builds (models materialized as tables or incrementally), as its manifest
+    of the last command names them."""
+    manifest = json.loads((settings.root / "dbt" / "target" / "manifest.json").read_text())
+    return [
+        f"{node['schema']}.{node['alias']}"
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model"
+        and node["config"]["materialized"] in ("table", "incremental")
+    ]
+
+
 def dbt_stage(
     report: Report, settings: Settings, name: str, size: int, *args: str, hourly: bool = False
 ) -> float:
@@ -365,12 +377,7 @@ def deletion_vectors_ab(report: Report, settings: Settings, size: int, more: Inc
     Databricks) and without; ``dbt run`` after +10,000 readings and a tenth as many repeats of
     readings spread over the base (a producer's retries), which update stored rows all over the
     tables. Seconds of the whole run and of the two models that update most."""
-    tables = [
-        f"{schema}.{table.name}"
-        for schema in ("silver", "gold")
-        for table in more.spark.catalog.listTables(schema)
-        if table.tableType != "VIEW" and not table.isTemporary
-    ]
+    tables = built_tables(settings)
     try:
         for enabled in (True, False):
             set_deletion_vectors(more.spark, tables, enabled)
