@@ -71,6 +71,7 @@ def extract_registrations(spark: SparkSession, settings: Settings) -> int:
             bronze=target,
             suppressed=suppression_list(spark, settings),
             lookback=timedelta(seconds=settings.registrations_lookback_seconds),
+            reconcile_every=timedelta(seconds=settings.registrations_reconcile_seconds),
             attempts=settings.registrations_retry_attempts,
             backoff=settings.registrations_retry_backoff_seconds,
         )

@@ -1,12 +1,19 @@
 """Incremental extraction of the device-registration table through SQLAlchemy.
 
-The watermark is never stored apart from the data: it is the latest registration time already
-in bronze, counting only rows that were not dated in the future when they landed (a clock-skewed
-register must not push it past rows that arrive later). Each run reads rows at or after
-``watermark - lookback``, and rows with no registration time, and inserts only rows not in bronze
-yet, so a row committed late with a timestamp equal to (or, within the lookback, older than) the
-watermark is picked up, and no row is ever loaded twice. A crash between reading and writing
-leaves bronze, hence the watermark, unchanged.
+Two reads, both landing only rows not in bronze yet (so no row is ever loaded twice):
+
+- **A poll** reads the rows dated from ``watermark - lookback`` up to now. The watermark is never
+  stored apart from the data: it is the latest registration time already in bronze, counting only
+  rows that were not dated in the future when they landed (a clock-skewed register must not push
+  it past rows that arrive later). A row committed late within the lookback is picked up.
+- **A reconciliation** reads every row of the table, once the last one is older than the
+  reconciliation interval (and on the first run). It lands what the polls cannot see: rows
+  committed later than the lookback with an earlier time, rows with no time or a time in the
+  future. So every committed row lands within one interval, whatever its time says; the rows it
+  finds late are logged. Its time is kept as a property of the bronze table, written after the
+  rows it found: a crash in between means one more reconciliation, nothing lost.
+
+A crash between reading and writing leaves bronze unchanged.
 
 A row is landed as read: typed columns where its values convert (null where they do not) plus
 ``raw``, the row as JSON, so silver can reject it with a precise reason. A row identical to
@@ -140,14 +147,17 @@ def _reason(exc: BaseException, url: str) -> str:
 
 
 # Reading ---------------------------------------------------------------------------------------
-def extraction_query(table: sa.Table, since: datetime | None) -> sa.Select:
-    """Rows to read: all of them on the first run, else those at or after ``since`` and those
-    with no registration time. Values come back as the driver returns them (no SQLAlchemy type
-    conversion, which raises on text that is not a datetime)."""
+#: A reconciliation reads every row: no time window.
+EVERY_ROW = None
+
+
+def extraction_query(table: sa.Table, window: tuple[datetime, datetime] | None) -> sa.Select:
+    """Rows to read: those dated within ``window`` (both ends included), or every row. Values
+    come back as the driver returns them (no SQLAlchemy type conversion, which raises on text
+    that is not a datetime)."""
     stmt = sa.select(*(sa.type_coerce(table.c[c], sa.types.NullType).label(c) for c in COLUMNS))
-    if since is not None:
-        ts = table.c.registration_timestamp
-        stmt = stmt.where(sa.or_(ts >= since, ts.is_(None)))
+    if window is not None:
+        stmt = stmt.where(table.c.registration_timestamp.between(*window))
     return stmt.order_by(table.c.registration_timestamp)
 
 
@@ -169,7 +179,9 @@ def _create_engine(url: str) -> sa.engine.Engine:
         ) from None
 
 
-def _select_rows(conn: sa.Connection, table_name: str, since: datetime | None) -> list[tuple]:
+def _select_rows(
+    conn: sa.Connection, table_name: str, window: tuple[datetime, datetime] | None
+) -> list[tuple]:
     table = sa.Table(table_name, sa.MetaData(), autoload_with=conn)
     missing = [c for c in COLUMNS if c not in table.c]
     if missing:
@@ -178,7 +190,7 @@ def _select_rows(conn: sa.Connection, table_name: str, since: datetime | None) -
             "LAKEHOUSE_REGISTRATIONS_TABLE at a table with the columns of contract 1.1 "
             f"({', '.join(COLUMNS)})"
         )
-    return [tuple(r) for r in conn.execute(extraction_query(table, since))]
+    return [tuple(r) for r in conn.execute(extraction_query(table, window))]
 
 
 def _give_up(exc: sa.exc.DBAPIError, where: str, table_name: str, attempts: int, url: str):
@@ -203,9 +215,14 @@ def _give_up(exc: sa.exc.DBAPIError, where: str, table_name: str, attempts: int,
 
 
 def read_rows(
-    url: str, table_name: str, since: datetime | None, *, attempts: int = 5, backoff: float = 2.0
+    url: str,
+    table_name: str,
+    window: tuple[datetime, datetime] | None,
+    *,
+    attempts: int = 5,
+    backoff: float = 2.0,
 ) -> list[tuple]:
-    """Read registration rows at or after ``since`` (and those with no time).
+    """Read the registration rows dated within ``window``, or every row (EVERY_ROW).
 
     Database errors (connection, login, permission: any DBAPI error) are retried with
     exponential backoff, then raised as RegistrationSourceError; a missing driver, a bad URL or
@@ -217,7 +234,7 @@ def read_rows(
         for attempt in range(1, attempts + 1):
             try:
                 with engine.connect() as conn:
-                    return _select_rows(conn, table_name, since)
+                    return _select_rows(conn, table_name, window)
             except sa.exc.NoSuchTableError:
                 raise RegistrationSourceError(
                     f"table {table_name!r} does not exist in {where}: "
@@ -258,8 +275,7 @@ def watermark(spark: SparkSession, bronze: BronzeTable, source_table: str) -> da
     """Latest registration time already landed from ``source_table`` (naive UTC), or None.
 
     Rows dated after the moment they landed (a register whose clock runs ahead) do not count:
-    they would move the watermark past rows committed later with a correct, earlier time. They
-    are read again at each poll until their time has passed, and never landed twice.
+    they would move the watermark past rows committed later with a correct, earlier time.
     """
     latest = (
         bronze.read(spark)
@@ -291,28 +307,17 @@ def not_landed(rows: DataFrame, landed: DataFrame) -> DataFrame:
     )
 
 
-def extract(
+def land(
     spark: SparkSession,
-    *,
-    url: str,
+    rows: list[tuple],
     table_name: str,
     bronze: BronzeTable,
-    lookback: timedelta,
-    suppressed: DataFrame | None = None,
-    attempts: int = 5,
-    backoff: float = 2.0,
+    suppressed: DataFrame | None,
+    poll: tuple[datetime, datetime] | None,
 ) -> int:
-    """Land registration rows not yet in bronze, less those of erased users (``suppressed``:
-    the suppression list); returns how many were new (none: no commit)."""
-    latest = watermark(spark, bronze, table_name)
-    since = latest - lookback if latest is not None else None
-    rows = read_rows(url, table_name, since, attempts=attempts, backoff=backoff)
-    log.debug(
-        "Registrations: %d row(s) in %s since %s",
-        len(rows),
-        table_name,
-        since.isoformat() if since else "the beginning",
-    )
+    """Land the ``rows`` read that bronze does not hold, less the suppressed ones; returns how
+    many. ``poll``: the window a poll would have read instead of every row; the new rows outside
+    it (committed later than the lookback, or with no or a future time) are logged."""
     if not rows:
         return 0
     new = not_landed(rows_to_frame(spark, rows, table_name), bronze.read(spark))
@@ -321,9 +326,80 @@ def extract(
     new = new.cache()
     try:
         count = new.count()
+        missed = 0
+        if count and poll is not None:
+            micros = F.unix_micros("registration_timestamp")
+            low, high = (to_utc_micros(t) for t in poll)
+            missed = new.where(micros.isNull() | ~micros.between(low, high)).count()
         if count:
             insert_new(bronze, new, ["raw"])
             log.info("Registrations: %d new row(s) from %s into %s", count, table_name, bronze)
+            if missed:
+                log.warning(
+                    "Registrations: %d row(s) of %s were committed later than the lookback, or "
+                    "carry no or a future time: landed by the reconciliation (no poll reads "
+                    "them). Check the clock and commit delays of the system that writes them.",
+                    missed,
+                    table_name,
+                )
     finally:
         new.unpersist()
+    return count
+
+
+def reconciliation_key(source_table: str) -> str:
+    """The bronze table property holding when ``source_table`` was last read whole."""
+    return f"lakehouse.registrations.reconciled_at.{source_table}"
+
+
+def reconciled_at(spark: SparkSession, bronze: BronzeTable, source_table: str) -> datetime | None:
+    """When ``source_table`` was last read whole into ``bronze`` (naive UTC), or None."""
+    properties = bronze.delta(spark).detail().first()["properties"] or {}
+    found = properties.get(reconciliation_key(source_table))
+    return datetime.fromisoformat(found) if found else None
+
+
+def record_reconciliation(
+    spark: SparkSession, bronze: BronzeTable, source_table: str, at: datetime
+) -> None:
+    spark.sql(
+        f"alter table {bronze.sql_name} set tblproperties "
+        f"('{reconciliation_key(source_table)}' = '{at.isoformat()}')"
+    )
+
+
+def extract(
+    spark: SparkSession,
+    *,
+    url: str,
+    table_name: str,
+    bronze: BronzeTable,
+    lookback: timedelta,
+    reconcile_every: timedelta,
+    suppressed: DataFrame | None = None,
+    attempts: int = 5,
+    backoff: float = 2.0,
+    now: datetime | None = None,
+) -> int:
+    """Land registration rows not yet in bronze, less those of erased users (``suppressed``:
+    the suppression list): a poll, or a reconciliation when one is due (see the module's
+    description). Returns how many rows were new (none: no commit). ``now`` (naive UTC) is the
+    clock's time unless given."""
+    now = now or datetime.now(UTC).replace(tzinfo=None)
+    latest = watermark(spark, bronze, table_name)
+    last = reconciled_at(spark, bronze, table_name)
+    reconciling = last is None or now - last >= reconcile_every
+    # bronze may hold no dated row yet: the poll then starts from the last reconciliation
+    window = EVERY_ROW if reconciling else ((latest or last) - lookback, now)
+    rows = read_rows(url, table_name, window, attempts=attempts, backoff=backoff)
+    log.debug(
+        "Registrations: %d row(s) in %s (%s)",
+        len(rows),
+        table_name,
+        "every row" if window is EVERY_ROW else f"dated {window[0]} to {window[1]}",
+    )
+    poll = ((latest or last) - lookback, now) if reconciling and (latest or last) else None
+    count = land(spark, rows, table_name, bronze, suppressed, poll)
+    if reconciling:
+        record_reconciliation(spark, bronze, table_name, now)
     return count

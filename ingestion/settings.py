@@ -80,6 +80,12 @@ class Settings(BaseSettings):
         ge=0,
         description="How far behind the watermark each run looks again for late-committed rows.",
     )
+    registrations_reconcile_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="How often the ingester reads the whole registration table, to land rows "
+        "committed later than the lookback or with no or a future time.",
+    )
     registrations_poll_seconds: float = Field(
         default=60.0, ge=0, description="How often a streaming ingester polls the database."
     )

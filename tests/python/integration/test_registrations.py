@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import logging
 import os
 import re
 import secrets
@@ -86,58 +87,89 @@ def micros(t: datetime) -> int:
     return to_utc_micros(t)
 
 
+#: The clock of the extractor in these tests (naive UTC), after every row's time but the
+#: future-dated ones; and its interval between two reconciliations.
+NOW = T0 + timedelta(days=1)
+RECONCILE_EVERY = timedelta(hours=1)
+
+
+def extractor(
+    spark,
+    url: str,
+    bronze: BronzeTable,
+    lookback: timedelta = timedelta(minutes=10),
+    table_name: str = "registrations",
+    **options,
+):
+    """One extraction at a given clock time (NOW unless said): returns the rows landed."""
+
+    def run(now: datetime = NOW) -> int:
+        return extract(
+            spark,
+            url=url,
+            table_name=table_name,
+            bronze=bronze,
+            lookback=lookback,
+            reconcile_every=RECONCILE_EVERY,
+            now=now,
+            **options,
+        )
+
+    return run
+
+
 def test_watermark_picks_late_equal_timestamps_and_never_loads_twice(spark, tmp_path, database):
     url, insert = database
     bronze = BronzeTable("registrations", path=tmp_path / "bronze" / "registrations")
     ensure_table(spark, bronze)
-
-    def run() -> int:
-        return extract(
-            spark,
-            url=url,
-            table_name="registrations",
-            bronze=bronze,
-            lookback=timedelta(minutes=10),
-        )
+    run = extractor(spark, url, bronze)
 
     a = (1, 101, "aa:aa:aa:aa:aa:01", T0)
     b = (2, 102, "aa:aa:aa:aa:aa:02", T0 + timedelta(seconds=30, microseconds=250))
     insert(a, b)
     assert run() == 2
-    # committed late: the same timestamp as the watermark, and one older but within the lookback
+    # committed late: the same timestamp as the watermark, and one older but within the lookback;
+    # a poll (the reconciliation is not due) reads them
     c = (3, 103, "aa:aa:aa:aa:aa:03", b[3])
     d = (4, 104, "aa:aa:aa:aa:aa:04", T0 + timedelta(seconds=10))
     e = (5, 105, "aa:aa:aa:aa:aa:05", T0 + timedelta(hours=1))
     insert(c, d, e)
-    assert run() == 3
+    assert run(NOW + timedelta(minutes=1)) == 3
     version = DeltaTable.forPath(spark, str(bronze)).history(1).first()["version"]
-    assert run() == 0
+    assert run(NOW + timedelta(minutes=2)) == 0
     assert DeltaTable.forPath(spark, str(bronze)).history(1).first()["version"] == version
     expected = sorted((u, dv, m, micros(t)) for u, dv, m, t in [a, b, c, d, e])
     assert landed(spark, bronze) == expected
 
 
-def test_row_older_than_the_lookback_is_not_read_again(spark, tmp_path, database):
+def test_rows_committed_hours_and_days_late_land_at_the_next_reconciliation(
+    spark, tmp_path, database, caplog
+):
     url, insert = database
     bronze = BronzeTable("registrations", path=tmp_path / "bronze" / "registrations")
     ensure_table(spark, bronze)
-    late = (9, 109, "aa:aa:aa:aa:aa:09", T0 - timedelta(hours=1))
-    insert((1, 101, "aa:aa:aa:aa:aa:01", T0))
-    extract(
-        spark, url=url, table_name="registrations", bronze=bronze, lookback=timedelta(minutes=10)
-    )
-    insert(late)
-    assert (
-        extract(
-            spark,
-            url=url,
-            table_name="registrations",
-            bronze=bronze,
-            lookback=timedelta(minutes=10),
-        )
-        == 0
-    )
-    assert landed(spark, bronze) == [(1, 101, "aa:aa:aa:aa:aa:01", micros(T0))]
+    run = extractor(spark, url, bronze)
+    first = (1, 101, "aa:aa:aa:aa:aa:01", T0)
+    insert(first)
+    assert run() == 1
+    # committed 3 hours and 3 days after their registration time, long before the watermark
+    # minus the lookback; and a row on time
+    three_hours = (2, 102, "aa:aa:aa:aa:aa:02", T0 - timedelta(hours=3))
+    three_days = (3, 103, "aa:aa:aa:aa:aa:03", T0 - timedelta(days=3))
+    on_time = (4, 104, "aa:aa:aa:aa:aa:04", T0 + timedelta(minutes=5))
+    insert(three_hours, three_days, on_time)
+    # a poll reads what is dated since the watermark minus the lookback: the row on time
+    assert run(NOW + timedelta(minutes=1)) == 1
+    # the reconciliation, due an interval after the last one, reads every row: the late ones
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="ingestion.registrations"):
+        assert run(NOW + RECONCILE_EVERY) == 2
+    [warning] = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warning.startswith("Registrations: 2 row(s) of registrations were committed later")
+    assert run(NOW + RECONCILE_EVERY + timedelta(minutes=1)) == 0
+    assert run(NOW + 2 * RECONCILE_EVERY) == 0
+    expected = [first, three_hours, three_days, on_time]
+    assert landed(spark, bronze) == sorted((u, dv, m, micros(t)) for u, dv, m, t in expected)
 
 
 def test_unavailable_database_retries_then_fails_clearly_without_writing(spark, tmp_path, caplog):
@@ -145,15 +177,7 @@ def test_unavailable_database_retries_then_fails_clearly_without_writing(spark, 
     ensure_table(spark, bronze)
     url = f"sqlite:///{tmp_path / 'missing-dir' / 'registrations.db'}"
     with pytest.raises(RegistrationSourceError, match="unavailable after 3 attempts.*watermark"):
-        extract(
-            spark,
-            url=url,
-            table_name="registrations",
-            bronze=bronze,
-            lookback=timedelta(0),
-            attempts=3,
-            backoff=0.01,
-        )
+        extractor(spark, url, bronze, attempts=3, backoff=0.01)()
     assert sum("retrying" in r.getMessage() for r in caplog.records) == 2
     assert landed(spark, bronze) == []
 
@@ -163,7 +187,7 @@ def test_missing_table_names_the_setting(spark, tmp_path, database):
     bronze = BronzeTable("registrations", path=tmp_path / "bronze" / "registrations")
     ensure_table(spark, bronze)
     with pytest.raises(RegistrationSourceError) as failure:
-        extract(spark, url=url, table_name="sales", bronze=bronze, lookback=timedelta(0))
+        extractor(spark, url, bronze, table_name="sales")()
     message = str(failure.value)
     assert "'sales' does not exist" in message
     # the settings it names are settings the ingester has
@@ -286,11 +310,7 @@ def test_bad_repeated_and_null_dated_rows_land_once_as_read(spark, tmp_path, loo
     bronze = BronzeTable("registrations", path=tmp_path / "bronze" / "registrations")
     ensure_table(spark, bronze)
 
-    def run() -> int:
-        return extract(
-            spark, url=url, table_name="registrations", bronze=bronze, lookback=timedelta(0)
-        )
-
+    run = extractor(spark, url, bronze, lookback=timedelta(0))
     good = (7, 107, "aa:bb:cc:dd:ee:07", "2023-03-01 09:00:00")
     insert(
         good,
@@ -301,10 +321,12 @@ def test_bad_repeated_and_null_dated_rows_land_once_as_read(spark, tmp_path, loo
         (11, None, "aa:bb:cc:dd:ee:11", "2023-03-01 09:00:02"),
     )
     assert run() == 5
-    # committed after the first run: a NULL-dated row (below no watermark) and the row again
+    # committed after the first run: a NULL-dated row (below no watermark) and the row again;
+    # no poll reads a row with no time, the next reconciliation does
     insert((15, 115, "aa:bb:cc:dd:ee:15", None), good)
-    assert run() == 1
-    assert run() == 0
+    assert run(NOW + timedelta(minutes=1)) == 0
+    assert run(NOW + RECONCILE_EVERY) == 1
+    assert run(NOW + 2 * RECONCILE_EVERY) == 0
     assert landed_raw(spark, bronze) == sorted(
         [
             (
@@ -364,25 +386,18 @@ def test_a_future_dated_row_does_not_hide_rows_that_arrive_later(spark, tmp_path
     url, insert = database
     bronze = BronzeTable("registrations", path=tmp_path / "bronze" / "registrations")
     ensure_table(spark, bronze)
-
-    def run() -> int:
-        return extract(
-            spark,
-            url=url,
-            table_name="registrations",
-            bronze=bronze,
-            lookback=timedelta(minutes=10),
-        )
-
+    run = extractor(spark, url, bronze)
+    # "future" is after the moment a row lands (its ingested_at): the real clock
     now = datetime.now(UTC).replace(tzinfo=None)
+
     a = (1, 101, "aa:aa:aa:aa:aa:01", T0)
     skewed = (2, 102, "aa:aa:aa:aa:aa:02", now + timedelta(days=365))
     insert(a, skewed)
-    assert run() == 2
+    assert run(now) == 2
     later = (3, 103, "aa:aa:aa:aa:aa:03", now - timedelta(days=1))
     insert(later)
-    assert run() == 1
-    assert run() == 0
+    assert run(now + timedelta(minutes=1)) == 1
+    assert run(now + timedelta(minutes=2)) == 0
     expected = sorted((u, dv, m, micros(t)) for u, dv, m, t in [a, skewed, later])
     assert landed(spark, bronze) == expected
 
@@ -557,7 +572,8 @@ def test_exports_and_table_rows_reach_users_once_and_rejects_with_reasons(
 ):
     spark = catalog
     url, insert = loose_table
-    settings = scenario_settings(home, registrations_url=url)
+    # every ingester run reads the whole table (rows with no date land only then)
+    settings = scenario_settings(home, registrations_url=url, registrations_reconcile_seconds=1e-6)
     exports = settings.landing / "registrations"
     exports.mkdir(parents=True)
     build = [
