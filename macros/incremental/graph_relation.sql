@@ -1,8 +1,8 @@
 {#- The relation of a source table (`source_name` given) or of a model of this project, looked up
     in the graph: unlike source() and ref() it adds no dependency, so a unit test needs no fixture
-    for it. None when not executing, and in a unit test (whose parents are fixtures). -#}
+    for it. None when not executing. -#}
 {% macro graph_relation(name, source_name=none) -%}
-    {%- if not execute or model.resource_type == 'unit_test' -%}
+    {%- if not execute -%}
         {{ return(none) }}
     {%- endif -%}
     {%- if source_name is none -%}
