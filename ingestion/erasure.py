@@ -2,12 +2,17 @@
 
 The ingester only ever appends; erasure is the one writer that deletes. What belongs to a user:
 
-- bronze Kafka records of ``user_info`` and ``workout`` that carry their ``user_id``; the heart-rate
-  readings and gym visits of their devices while the devices were theirs (the device's, or the MAC
-  address's, registrations to them until the next registration of it, [rule
-  5](docs/contract.md#rule-5)); their registration rows, from the database and from exports;
+- the bronze Kafka records that ``silver.record_owners`` gives them: that view applies the models'
+  own rules (a profile event or workout names its user; a reading or gym visit is the user's whose
+  device or MAC address it was at its time, by ``silver.device_assignments``, [rule
+  5](docs/contract.md#rule-5)), and for records those rules cannot read, the identifiers their
+  text names; erasure reads it, it does not decide ownership itself;
+- their registration rows, from the database and from exports (the rows naming their id);
 - the rows of snapshots (history dbt cannot rebuild) with their ``user_id``;
 - everything silver and gold derive from those, which is rebuilt from what is left.
+
+The views read silver as built: the caller brings ``silver.users`` up to date first, so a
+registration in bronze counts.
 
 On tables addressed by path (the embedded default) each affected table is written anew without
 the user's rows and replaces the old folder, so no data file, deletion vector or log entry of
@@ -22,6 +27,7 @@ and a receipt (counts per table, time, no personal data) goes to an audit table.
 from __future__ import annotations
 
 import csv
+import functools
 import gzip
 import hashlib
 import io
@@ -29,7 +35,7 @@ import json
 import logging
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,17 +44,18 @@ from delta.tables import DeltaTable
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
-from pyspark.sql.window import Window
 
 from ingestion.bronze import BronzeTable, ensure_table
 from ingestion.settings import Settings
+from ingestion.transform import epoch_seconds_to_timestamp
 
 log = logging.getLogger(__name__)
 
 #: Tables of the erasure bookkeeping, beside the environment's data (schema ``governance``).
 SUPPRESSED = "erased_subjects"
 RECEIPTS = "erasure_receipts"
-#: One row per erased user, and per device and MAC address while it was theirs: the identifier
+#: One row per erased user, per device and MAC address while it was theirs, and per bronze
+#: record erased (a source may deliver it again: the same record, the same id): the identifier
 #: hashed (``subject``), its kind, and for a device or MAC address the interval it was theirs.
 SUPPRESSED_SCHEMA = T.StructType(
     [
@@ -68,8 +75,6 @@ RECEIPTS_SCHEMA = T.StructType(
         T.StructField("landing_files_holding_the_user", T.IntegerType(), nullable=False),
     ]
 )
-#: Seconds from which an epoch time is read as milliseconds (as the staging views read it).
-MILLISECONDS_FROM = 1e11
 
 
 def subject_of(user_id: int, kind: str = "user") -> str:
@@ -79,22 +84,35 @@ def subject_of(user_id: int, kind: str = "user") -> str:
 
 
 def subject_column(value: Column, kind: str = "user") -> Column:
-    """subject_of, as a Spark column (an integer id, or a normalised MAC address)."""
-    text = value.cast("string") if kind == "mac" else value.cast("bigint").cast("string")
+    """subject_of, as a Spark column (an integer id, a normalised MAC address, a record id)."""
+    textual = kind in ("mac", "record")
+    text = value.cast("string") if textual else value.try_cast("bigint").cast("string")
     return F.sha2(F.concat(F.lit(f"smartwatch-{kind}:"), text), 256)
+
+
+def _json_integer(path: str) -> Column:
+    """An integral JSON number (or integer text) of a Kafka record's value as a bigint; null for
+    anything else, never an error."""
+    number = F.get_json_object("value", path).try_cast("decimal(38,6)")
+    return F.when(number == F.floor(number), number.try_cast("bigint"))
 
 
 def record_user() -> Column:
     """The user a Kafka record's value names (profile events and workouts carry one)."""
-    return F.get_json_object("value", "$.user_id").cast("double").cast("bigint")
+    return _json_integer("$.user_id")
 
 
 def record_device() -> Column:
-    return F.get_json_object("value", "$.device_id").cast("double").cast("bigint")
+    return _json_integer("$.device_id")
 
 
 def record_mac() -> Column:
     return F.lower(F.trim(F.get_json_object("value", "$.mac_address")))
+
+
+def record_time(path: str) -> Column:
+    """A Kafka record's event time (epoch seconds in the value, as the staging views read it)."""
+    return epoch_seconds_to_timestamp(F.get_json_object("value", path))
 
 
 @dataclass
@@ -110,97 +128,61 @@ class Receipt:
 
 
 # Whose rows -------------------------------------------------------------------------------------
-def registrations(spark: SparkSession, settings: Settings) -> DataFrame:
-    """Every registration bronze holds, typed: (user_id, device_id, mac_address, registered_at),
-    from the database rows and the exported lines alike."""
-    database = settings.bronze_table("registrations").read(spark)
-    exports = settings.bronze_table("registration_exports").read(spark)
-    epoch = F.expr("try_cast(trim(registration_timestamp) as double)")
-    return database.select(
-        "user_id",
-        "device_id",
-        F.lower(F.trim("mac_address")).alias("mac_address"),
-        F.col("registration_timestamp").alias("registered_at"),
-    ).unionByName(
-        exports.select(
-            F.expr("try_cast(trim(user_id) as bigint)").alias("user_id"),
-            F.expr("try_cast(trim(device_id) as bigint)").alias("device_id"),
-            F.lower(F.trim("mac_address")).alias("mac_address"),
-            F.timestamp_seconds(epoch).alias("registered_at"),
-        )
-    )
+def built_relation(settings: Settings, name: str) -> str:
+    """A silver relation dbt builds: ``<catalog>.silver.<name>`` on Databricks, else in the
+    session's metastore."""
+    return f"{settings.catalog}.silver.{name}" if settings.catalog else f"silver.{name}"
 
 
-def holdings(registered: DataFrame, user_id: int, key: str) -> DataFrame:
-    """The intervals in which each device (``key="device_id"``) or MAC address
-    (``key="mac_address"``) was the user's: from a registration to them until the next
-    registration of it by anyone ([rule 5](docs/contract.md#rule-5)); open-ended when none
-    followed. Columns: ``key``, ``held_from``, ``held_to`` (null: still theirs)."""
-    known = registered.where(F.col(key).isNotNull() & F.col("registered_at").isNotNull())
-    following = Window.partitionBy(key).orderBy("registered_at")
+def owned_records(spark: SparkSession, settings: Settings, user_id: int) -> DataFrame:
+    """The ``record_id`` of every bronze Kafka record that is the user's (silver.record_owners),
+    computed now and kept: bronze changes next, and the view reads bronze."""
+    owners = spark.table(built_relation(settings, "record_owners"))
     return (
-        known.select(
-            key,
-            "user_id",
-            F.col("registered_at").alias("held_from"),
-            F.lead("registered_at").over(following).alias("held_to"),
-        )
-        .where(F.col("user_id") == F.lit(user_id))
-        .select(key, "held_from", "held_to")
+        owners.where(F.col("user_id") == F.lit(user_id))
+        .select("record_id")
         .distinct()
+        .localCheckpoint(eager=True)
     )
 
 
-def _epoch(path: str) -> Column:
-    seconds = F.get_json_object("value", path).cast("double")
-    seconds = F.when(seconds >= MILLISECONDS_FROM, seconds / 1000).otherwise(seconds)
-    return F.timestamp_seconds(seconds)
-
-
-def _held(at: Column, holding: DataFrame, key: str, value: Column) -> Column:
-    """``value`` is one of ``holding``'s keys and ``at`` lies in one of its intervals."""
-    intervals = [
-        (row[key], row["held_from"], row["held_to"])
-        for row in holding.collect()
-        if row[key] is not None
-    ]
-    matches = [
-        (value == F.lit(k)) & (at >= F.lit(start)) & (F.lit(end).isNull() | (at < F.lit(end)))
-        for k, start, end in intervals
-    ]
-    return _any(matches)
-
-
-def _any(conditions: list[Column]) -> Column:
-    found = F.lit(False)
-    for condition in conditions:
-        found = found | condition
-    return found
-
-
-def kafka_records_of(
-    settings: Settings, user_id: int, devices: DataFrame, macs: DataFrame
-) -> Column:
-    """Condition on bronze Kafka records: the user's profile events and workouts, and the
-    readings and gym visits of their devices while the devices were theirs."""
-    topics = settings.topics
-    carried = record_user() == F.lit(user_id)
-    reading = _held(_epoch("$.time"), devices, "device_id", record_device())
-    visit = _held(_epoch("$.login"), macs, "mac_address", record_mac())
-    return F.coalesce(
-        (F.col("topic").isin(topics.user_info, topics.workout) & carried)
-        | ((F.col("topic") == topics.bpm) & reading)
-        | ((F.col("topic") == topics.gym_login) & visit),
-        F.lit(False),
+def held_intervals(spark: SparkSession, settings: Settings, user_id: int) -> list[tuple]:
+    """The user's devices and MAC addresses with the interval each was theirs, as
+    silver.device_assignments states [rule 5](docs/contract.md#rule-5): (kind, value, from, to),
+    a null end open."""
+    assignments = spark.table(built_relation(settings, "device_assignments")).where(
+        F.col("user_id") == F.lit(user_id)
     )
+    found = set()
+    for row in assignments.collect():
+        found.add(("device", row["device_id"], row["device_valid_from"], row["device_valid_to"]))
+        if row["mac_address"] is not None:
+            found.add(("mac", row["mac_address"], row["mac_valid_from"], row["mac_valid_to"]))
+    return sorted(found, key=repr)
 
 
 def registration_rows_of(name: str, user_id: int) -> Column:
-    """Condition on a bronze registration table: the rows registering a device to the user."""
+    """Condition on a bronze registration table: the rows naming the user (in an export, the id
+    as text, however written)."""
     column = (
-        F.col("user_id") if name == "registrations" else F.expr("try_cast(trim(user_id) as bigint)")
+        F.col("user_id")
+        if name == "registrations"
+        else F.trim("user_id").try_cast("decimal(38,6)").try_cast("bigint")
     )
     return F.coalesce(column == F.lit(user_id), F.lit(False))
+
+
+#: The rows of a table to remove, given the table.
+Doomed = Callable[[DataFrame], DataFrame]
+
+
+def where(condition: Column) -> Doomed:
+    return lambda table: table.where(condition)
+
+
+def among(records: DataFrame) -> Doomed:
+    """The rows whose ``record_id`` is one of ``records``'."""
+    return lambda table: table.join(records, "record_id", "left_semi")
 
 
 # Rewriting and purging ---------------------------------------------------------------------------
@@ -208,12 +190,33 @@ def properties(spark: SparkSession, sql_name: str) -> dict[str, str]:
     return {r.key: r.value for r in spark.sql(f"show tblproperties {sql_name}").collect()}
 
 
-def rewrite_without(spark: SparkSession, path: Path, condition: Column) -> int:
+def identity(table: DataFrame) -> list[str]:
+    """The columns that tell a row apart: ``record_id`` (bronze Kafka records), ``dbt_scd_id``
+    (snapshots), else every column (registration rows)."""
+    return [c for c in ("record_id", "dbt_scd_id") if c in table.columns] or table.columns
+
+
+def _same_row(key: list[str]) -> Column:
+    return functools.reduce(
+        lambda a, b: a & b, [F.col(f"t.`{c}`").eqNullSafe(F.col(f"d.`{c}`")) for c in key]
+    )
+
+
+def doomed_rows(table: DataFrame, doomed: Doomed) -> tuple[list[str], DataFrame, int]:
+    """The identity columns of ``table``, the identities of its ``doomed`` rows (computed now
+    and kept: the table changes next), and how many of its rows they are."""
+    key = identity(table)
+    gone = doomed(table).select(*key).distinct().localCheckpoint(eager=True)
+    removed = table.alias("t").join(gone.alias("d"), _same_row(key), "left_semi").count()
+    return key, gone, removed
+
+
+def rewrite_without(spark: SparkSession, path: Path, doomed: Doomed) -> int:
     """Replace the Delta table at ``path`` by a new one (same schema and properties) holding its
-    rows that do not meet ``condition``; the old folder, its history included, is deleted.
-    Returns the rows removed."""
+    rows but the ``doomed`` ones; the old folder, its history included, is deleted. Returns the
+    rows removed."""
     table = spark.read.format("delta").load(str(path))
-    removed = table.where(condition).count()
+    key, gone, removed = doomed_rows(table, doomed)
     if not removed:
         return 0
     fresh = path.with_name(f".{path.name}.erasing")
@@ -224,10 +227,11 @@ def rewrite_without(spark: SparkSession, path: Path, condition: Column) -> int:
         if not k.startswith("delta.") or k in ("delta.appendOnly", "delta.enableRowTracking")
     }
     builder = DeltaTable.create(spark).location(str(fresh)).addColumns(table.schema)
-    for key, value in kept_properties.items():
-        builder = builder.property(key, value)
+    for name, value in kept_properties.items():
+        builder = builder.property(name, value)
     builder.execute()
-    table.where(~condition).write.format("delta").mode("append").save(str(fresh))
+    kept = table.alias("t").join(gone.alias("d"), _same_row(key), "left_anti")
+    kept.write.format("delta").mode("append").save(str(fresh))
     retired = path.with_name(f".{path.name}.erased")
     path.rename(retired)
     fresh.rename(path)
@@ -236,19 +240,15 @@ def rewrite_without(spark: SparkSession, path: Path, condition: Column) -> int:
     return removed
 
 
-def delete_and_purge(spark: SparkSession, sql_name: str, condition: Column) -> int:
-    """Delete the rows meeting ``condition`` from a catalog table, then purge deletion vectors
-    and vacuum with no retention, so no data file still holds them. The MERGE's commit names
-    columns, not the values deleted. Returns the rows removed."""
-    table = spark.read.table(sql_name)
-    doomed = table.where(condition)
-    removed = doomed.count()
+def delete_and_purge(spark: SparkSession, sql_name: str, doomed: Doomed) -> int:
+    """Delete the ``doomed`` rows from a catalog table, then purge deletion vectors and vacuum
+    with no retention, so no data file still holds them. The MERGE's commit names columns, not
+    the values deleted. Returns the rows removed."""
+    key, gone, removed = doomed_rows(spark.read.table(sql_name), doomed)
     if not removed:
         return 0
-    key_columns = [c for c in ("record_id", "dbt_scd_id") if c in table.columns] or table.columns
     DeltaTable.forName(spark, sql_name).alias("t").merge(
-        doomed.select(*key_columns).distinct().alias("d"),
-        " and ".join(f"t.`{c}` <=> d.`{c}`" for c in key_columns),
+        gone.alias("d"), " and ".join(f"t.`{c}` <=> d.`{c}`" for c in key)
     ).whenMatchedDelete().execute()
     if properties(spark, sql_name).get("delta.enableDeletionVectors") == "true":
         spark.sql(f"reorg table {sql_name} apply (purge)")
@@ -308,23 +308,29 @@ def without_suppressed(records: DataFrame, subjects: DataFrame, user_id: Column)
 
 
 def without_suppressed_records(records: DataFrame, subjects: DataFrame) -> DataFrame:
-    """Kafka records less the erased users': those naming a suppressed user, and readings and gym
-    visits of a suppressed device or MAC address in the interval it was the user's."""
+    """Kafka records less the erased users': the records erased before (by id), those naming a
+    suppressed user, and readings and gym visits of a suppressed device or MAC address in the
+    interval it was the user's."""
+    erased = subjects.where(F.col("kind") == "record").select(F.col("subject").alias("_record"))
     marked = (
         without_suppressed(records, subjects, record_user())
+        .withColumn("_record", subject_column(F.col("record_id"), "record"))
+        .join(erased, "_record", "left_anti")
         .withColumn("_device", subject_column(record_device(), "device"))
         .withColumn("_mac", subject_column(record_mac(), "mac"))
-        .withColumn("_at", F.coalesce(_epoch("$.time"), _epoch("$.login")))
+        .withColumn("_at", F.coalesce(record_time("$.time"), record_time("$.login")))
     )
     held = subjects.where(F.col("kind").isin("device", "mac")).alias("s")
-    within = (F.col("_at") >= F.col("s.held_from")) & (
+    within = (F.col("s.held_from").isNull() | (F.col("_at") >= F.col("s.held_from"))) & (
         F.col("s.held_to").isNull() | (F.col("_at") < F.col("s.held_to"))
     )
     theirs = (
         ((F.col("s.kind") == "device") & (F.col("s.subject") == F.col("_device")))
         | ((F.col("s.kind") == "mac") & (F.col("s.subject") == F.col("_mac")))
     ) & within
-    return marked.join(F.broadcast(held), theirs, "left_anti").drop("_device", "_mac", "_at")
+    return marked.join(F.broadcast(held), theirs, "left_anti").drop(
+        "_record", "_device", "_mac", "_at"
+    )
 
 
 # Landing files ----------------------------------------------------------------------------------
@@ -365,41 +371,38 @@ def forget(spark: SparkSession, settings: Settings, user_id: int, snapshots: lis
     default), put them on the suppression list and list the landing files that still hold them.
     Silver and gold are derived: the caller rebuilds them without the user afterwards."""
     receipt = Receipt(subject=subject_of(user_id), erased_at=datetime.now(UTC))
-    registered = registrations(spark, settings).cache()
-    devices = holdings(registered, user_id, "device_id")
-    macs = holdings(registered, user_id, "mac_address")
-    conditions = {
-        "kafka_records": kafka_records_of(settings, user_id, devices, macs),
-        "registrations": registration_rows_of("registrations", user_id),
-        "registration_exports": registration_rows_of("registration_exports", user_id),
-    }
+    records = owned_records(spark, settings, user_id)
     # first: a batch landing meanwhile is filtered already
-    _suppress(spark, settings, receipt, devices, macs)
-    for name, condition in conditions.items():
-        receipt.rows_removed[f"bronze.{name}"] = _remove(
-            spark, settings.bronze_table(name), condition
-        )
-    registered.unpersist()
+    kafka = settings.bronze_table("kafka_records").read(spark).select("record_id")
+    erased = records.join(kafka, "record_id", "left_semi")
+    _suppress(spark, settings, receipt, held_intervals(spark, settings, user_id), erased)
+    doomed = {
+        "kafka_records": among(records),
+        "registrations": where(registration_rows_of("registrations", user_id)),
+        "registration_exports": where(registration_rows_of("registration_exports", user_id)),
+    }
+    for name, rows in doomed.items():
+        receipt.rows_removed[f"bronze.{name}"] = _remove(spark, settings.bronze_table(name), rows)
+    theirs = where(F.coalesce(F.col("user_id") == F.lit(user_id), F.lit(False)))
     for snapshot in snapshots:
         label = f"silver.{Path(str(snapshot)).name}" if isinstance(snapshot, Path) else snapshot
-        condition = F.coalesce(F.col("user_id") == F.lit(user_id), F.lit(False))
         if isinstance(snapshot, Path):
-            receipt.rows_removed[label] = rewrite_without(spark, snapshot, condition)
+            receipt.rows_removed[label] = rewrite_without(spark, snapshot, theirs)
         else:
-            receipt.rows_removed[label] = delete_and_purge(spark, snapshot, condition)
+            receipt.rows_removed[label] = delete_and_purge(spark, snapshot, theirs)
     receipt.landing_files = landing_files_holding(settings, user_id)
     return receipt
 
 
-def _remove(spark: SparkSession, table: BronzeTable, condition: Column) -> int:
+def _remove(spark: SparkSession, table: BronzeTable, doomed: Doomed) -> int:
     ensure_table(spark, table)
     if table.path is not None:
-        return rewrite_without(spark, table.path, condition)
+        return rewrite_without(spark, table.path, doomed)
     append_only = properties(spark, table.sql_name).get("delta.appendOnly") == "true"
     if append_only:
         spark.sql(f"alter table {table.sql_name} set tblproperties ('delta.appendOnly' = 'false')")
     try:
-        return delete_and_purge(spark, table.sql_name, condition)
+        return delete_and_purge(spark, table.sql_name, doomed)
     finally:
         if append_only:
             spark.sql(
@@ -408,17 +411,29 @@ def _remove(spark: SparkSession, table: BronzeTable, condition: Column) -> int:
 
 
 def _suppress(
-    spark: SparkSession, settings: Settings, receipt: Receipt, devices: DataFrame, macs: DataFrame
+    spark: SparkSession,
+    settings: Settings,
+    receipt: Receipt,
+    held: list[tuple],
+    records: DataFrame,
 ) -> None:
-    """The user, their devices and MAC addresses (while theirs) on the suppression list."""
+    """The user, their devices and MAC addresses (while theirs) and their records (by id) on
+    the suppression list."""
     suppression_list(spark, settings)
     rows = [(receipt.subject, "user", None, None, receipt.erased_at)]
-    for frame, key, kind in ((devices, "device_id", "device"), (macs, "mac_address", "mac")):
-        rows += [
-            (subject_of(r[key], kind), kind, r["held_from"], r["held_to"], receipt.erased_at)
-            for r in frame.collect()
-        ]
-    _append(spark, settings, SUPPRESSED, spark.createDataFrame(rows, SUPPRESSED_SCHEMA))
+    rows += [
+        (subject_of(value, kind), kind, start, end, receipt.erased_at)
+        for kind, value, start, end in held
+    ]
+    by_id = records.select(
+        subject_column(F.col("record_id"), "record").alias("subject"),
+        F.lit("record").alias("kind"),
+        F.lit(None).cast("timestamp").alias("held_from"),
+        F.lit(None).cast("timestamp").alias("held_to"),
+        F.lit(receipt.erased_at).alias("erased_at"),
+    )
+    subjects = spark.createDataFrame(rows, SUPPRESSED_SCHEMA).unionByName(by_id)
+    _append(spark, settings, SUPPRESSED, subjects)
 
 
 def record_receipt(spark: SparkSession, settings: Settings, receipt: Receipt) -> None:

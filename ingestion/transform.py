@@ -72,13 +72,18 @@ _BOM = "\ufeff"
 
 
 def epoch_to_timestamp(epoch: Column) -> Column:
-    """Epoch seconds (or milliseconds when >= 10^11, contract 1.3) to a UTC timestamp.
-
-    ``epoch`` is text or a number; anything that is not a number, or lies outside the timestamp
-    range, gives null (never an error that would fail the batch).
-    """
+    """A landing envelope's epoch seconds (or milliseconds when >= 10^11, contract 1.3) to a UTC
+    timestamp; as epoch_seconds_to_timestamp otherwise."""
     value = F.trim(epoch.cast("string")).try_cast(T.DecimalType(38, 6))
     seconds = F.when(value >= F.lit(_MILLIS_THRESHOLD), value / F.lit(1000)).otherwise(value)
+    return epoch_seconds_to_timestamp(seconds)
+
+
+def epoch_seconds_to_timestamp(epoch: Column) -> Column:
+    """Epoch seconds (integer or fractional, text or a number) to a UTC timestamp, exact to the
+    microsecond, as the staging views read event times. Anything that is not a number, or lies
+    outside the timestamp range, gives null (never an error that would fail the batch)."""
+    seconds = F.trim(epoch.cast("string")).try_cast(T.DecimalType(38, 6))
     micros = F.round(F.try_multiply(seconds, F.lit(1_000_000)), 0).try_cast("bigint")
     return F.when(micros.between(MIN_MICROS, MAX_MICROS), F.timestamp_micros(micros))
 

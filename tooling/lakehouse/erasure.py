@@ -1,6 +1,7 @@
-"""Erasure on the embedded default: the runtime's erasure of bronze and the snapshots, then silver
-and gold dropped (folders and all) and rebuilt by dbt from what is left, so no file of their
-history holds the user either."""
+"""Erasure on the embedded default: the models that tell whose each record is brought up to date,
+the runtime's erasure of bronze and the snapshots, then silver and gold dropped (folders and all)
+and rebuilt by dbt from what is left, so no file of their history holds the user either; the
+report, if there is one, written again from the rebuilt gold."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pyspark.sql import SparkSession
 
 from ingestion import erasure
 from ingestion.erasure import BUILT_LAYERS, SNAPSHOT_MARK, Receipt
+from lakehouse import report
 from lakehouse.catalog import register_bronze
 from lakehouse.dbt import run_dbt
 from lakehouse.project import LocalSettings
@@ -43,6 +45,8 @@ def is_snapshot(spark: SparkSession, folder: Path) -> bool:
 def forget(spark: SparkSession, settings: LocalSettings, user_id: int) -> Receipt:
     """Erase the user from every table of the environment; returns the recorded receipt."""
     register_bronze(spark, settings)
+    # whose records is the models' rules' answer: silver.users as bronze holds it now
+    run_dbt(settings, ["run", "--select", "+record_owners"])
     tables = built_tables(spark)
     snapshots = {name: path for name, path in tables.items() if is_snapshot(spark, path)}
     derived = {name: path for name, path in tables.items() if name not in snapshots}
@@ -60,6 +64,8 @@ def forget(spark: SparkSession, settings: LocalSettings, user_id: int) -> Receip
         for name, folder in derived.items():
             after = spark.read.format("delta").load(str(folder)).count() if folder.exists() else 0
             receipt.rows_removed[name] = before[name] - after
+        if report.default_path(settings).exists():  # written from gold as it was: again
+            report.write_report(spark, settings)
     finally:
         erasure.record_receipt(spark, settings, receipt)
     return receipt

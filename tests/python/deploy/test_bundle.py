@@ -166,6 +166,22 @@ def test_integration_tests_simulate_then_ingest_then_build():
     assert build["dbt_task"]["commands"] == ["dbt build --target test"]
 
 
+def test_the_erasure_job_brings_whose_records_up_to_date_before_it_erases():
+    for target in TARGETS:
+        job = resolve(target).jobs["forget_user"]
+        assert [task["task_key"] for task in job["tasks"]] == [
+            "owners",
+            "forget",
+            "rebuild",
+            "purge_history",
+        ]
+        for previous, task in zip(job["tasks"], job["tasks"][1:], strict=False):
+            assert task["depends_on"] == [{"task_key": previous["task_key"]}]
+        assert job["tasks"][0]["dbt_task"]["commands"] == [
+            f"dbt run --select +record_owners --target {target}"
+        ]
+
+
 def test_streaming_ingester_runs_on_a_job_cluster():
     for target in TARGETS:
         job = resolve(target).jobs["ingester_stream"]

@@ -17,6 +17,7 @@ from ingestion.erasure import RECEIPTS, SUPPRESSED, governance_table, subject_of
 from ingestion.ingest import ingest_once
 from lakehouse.dbt import run_dbt
 from lakehouse.erasure import built_tables, forget
+from lakehouse.report import write_report
 from tests.python.support.scenario import envelope, scenario_settings
 
 T0 = 1_678_450_000  # 2023-03-10 12:06:40 UTC
@@ -62,6 +63,11 @@ GONE_RECORDS = [
     ("workout", 1, str(GONE), workout(GONE, "start", T0 + 60)),
     ("workout", 2, str(GONE), workout(GONE, "stop", T0 + 1260)),
     ("bpm", 1, str(DEVICE), {"device_id": DEVICE, "time": T0 + 600, "heartrate": 120}),
+    # before the device's first registration: its first registrant's (rule 5)
+    ("bpm", 3, str(DEVICE), {"device_id": DEVICE, "time": T0 - 2 * 86_400, "heartrate": 60}),
+    # after a registration of the device to KEPT that silver rejects (no MAC address): still
+    # GONE's, as silver has it
+    ("bpm", 4, str(DEVICE), {"device_id": DEVICE, "time": T0 - 1800, "heartrate": 70}),
     (
         "gym_login",
         1,
@@ -89,14 +95,20 @@ KEPT_RECORDS = [
 ]
 REGISTRATIONS = [  # user_id, device_id, mac_address, registration_timestamp
     (GONE, DEVICE, GONE_MAC, T0 - 86_400),
+    (KEPT, DEVICE, "", T0 - 3600),  # rejected: no MAC address
     (KEPT, DEVICE, KEPT_MAC, T0 + 3600),
 ]
+#: A profile update of GONE's cut short: not JSON, rejected by silver, and theirs by its text.
+TRUNCATED = (f'{{"user_id": {GONE}, "update_type": "update", ', 3)
 
 
 def land(landing: Path, name: str) -> None:
     kafka = landing / "kafka"
     kafka.mkdir(parents=True, exist_ok=True)
     lines = [envelope(*record, kafka_time=T0) for record in GONE_RECORDS + KEPT_RECORDS]
+    value, offset = TRUNCATED
+    cut_short = {"topic": "user_info", "partition": 0, "offset": offset, "key": str(GONE)}
+    lines.append(json.dumps({**cut_short, "value": value, "timestamp": T0}))
     (kafka / name).write_text("\n".join(lines) + "\n")
     exports = landing / "registrations"
     exports.mkdir(parents=True, exist_ok=True)
@@ -157,11 +169,18 @@ def test_forget_leaves_no_file_holding_the_user_and_the_rest_intact(catalog, tmp
     }
     assert any(len(kept_before[n]) < len(before[n]) for n in before), "gold must hold the user"
     counted = ledger_records(spark)
+    report = write_report(spark, settings)
+    assert str(GONE) in report.read_text(), "the report must name the user"
+    landed = settings.bronze_table("kafka_records").read(spark).collect()
+    record_ids = {(r.topic, r.offset): r.record_id for r in landed}
+    gone_ids = [record_ids[(topic, offset)] for topic, offset, *_ in GONE_RECORDS]
+    gone_ids.append(record_ids[("user_info", TRUNCATED[1])])
 
     receipt = forget(spark, settings, GONE)
 
-    # bronze lost exactly the user's records, by hand: 5 Kafka records, 1 exported registration
-    assert receipt.rows_removed["bronze.kafka_records"] == len(GONE_RECORDS)
+    # bronze lost exactly the user's records, by hand: their Kafka records and the truncated
+    # one, 1 exported registration
+    assert receipt.rows_removed["bronze.kafka_records"] == len(gone_ids)
     assert receipt.rows_removed["bronze.registration_exports"] == 1
     assert receipt.rows_removed["bronze.registrations"] == 0
     assert receipt.landing_files == [
@@ -170,24 +189,30 @@ def test_forget_leaves_no_file_holding_the_user_and_the_rest_intact(catalog, tmp
     ]
     assert holders(*roots) == {}
     assert gold_rows(spark) == kept_before
-    assert ledger_records(spark) == counted - len(GONE_RECORDS) - 1
+    assert ledger_records(spark) == counted - len(gone_ids) - 1
     bronze = settings.bronze_table("kafka_records").read(spark).collect()
     assert sorted(r.offset for r in bronze if r.topic == "bpm") == [2]
 
     # the receipt: counts and time, no identifier; the ids kept hashed only: the user, and their
-    # device and MAC address over the interval they were theirs (until KEPT registered the device)
+    # device and MAC address over the interval they were theirs (from before their first
+    # registration, rule 5, until KEPT registered the device; the MAC address is still theirs)
     receipts = spark.read.format("delta").load(str(settings.governance_dir / RECEIPTS))
     [row] = receipts.collect()
     assert row.subject == subject_of(GONE) and row.rows_removed == receipt.rows_removed
     suppressed = spark.sql(f"select * from {governance_table(settings, SUPPRESSED)}").collect()
     handed_over = datetime.fromtimestamp(T0 + 3600, UTC).replace(tzinfo=None)
-    registered = datetime.fromtimestamp(T0 - 86_400, UTC).replace(tzinfo=None)
-    assert sorted((r.subject, r.kind, r.held_from, r.held_to) for r in suppressed) == sorted(
+    assert sorted(
+        (r.subject, r.kind, r.held_from, r.held_to) for r in suppressed if r.kind != "record"
+    ) == sorted(
         [
             (subject_of(GONE), "user", None, None),
-            (subject_of(DEVICE, "device"), "device", registered, handed_over),
-            (subject_of(GONE_MAC, "mac"), "mac", registered, None),
+            (subject_of(DEVICE, "device"), "device", None, handed_over),
+            (subject_of(GONE_MAC, "mac"), "mac", None, None),
         ]
+    )
+    # and each record erased, by its id: a source delivering it again delivers the same id
+    assert sorted(r.subject for r in suppressed if r.kind == "record") == sorted(
+        subject_of(record_id, "record") for record_id in gone_ids
     )
 
     # the sources replay the user's records: they are not ingested again (so no rebuild of

@@ -14,6 +14,7 @@ from ingestion.transform import (
     KAFKA_RECORDS_SCHEMA,
     REGISTRATION_EXPORTS_SCHEMA,
     dedup_records,
+    epoch_seconds_to_timestamp,
     epoch_to_timestamp,
     export_files_to_registrations,
     kafka_rows_to_records,
@@ -39,6 +40,18 @@ def rid(topic: str, partition: int, offset: int, key: str | None, value: str | N
     head = "-" if key is None else f"{len(key.encode())}:{key}"
     tail = "-" if value is None else f"v{value}"
     return f"{topic}/{partition}/{offset}/{sha256(head + tail)}"
+
+
+def test_event_times_are_epoch_seconds_only(spark):
+    frame = spark.createDataFrame(
+        [(1, "1678451168.123456"), (2, "1678451168123"), (3, "soon"), (4, "1e300")],
+        "n int, epoch string",
+    ).select("n", epoch_seconds_to_timestamp(F.col("epoch")).alias("at"))
+    expected = spark.createDataFrame(
+        [(1, datetime(2023, 3, 10, 12, 26, 8, 123456)), (2, None), (3, None), (4, None)],
+        "n int, at timestamp",
+    )
+    assertDataFrameEqual(frame, expected, checkRowOrder=False)
 
 
 def test_epoch_to_timestamp_keeps_microseconds_and_reads_milliseconds(spark):
