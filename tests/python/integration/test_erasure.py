@@ -63,7 +63,8 @@ GONE_RECORDS = [
     ("workout", 1, str(GONE), workout(GONE, "start", T0 + 60)),
     ("workout", 2, str(GONE), workout(GONE, "stop", T0 + 1260)),
     ("bpm", 1, str(DEVICE), {"device_id": DEVICE, "time": T0 + 600, "heartrate": 120}),
-    # before the device's first registration: its first registrant's (rule 5)
+    # before the device's first registration: its first registrant's
+    # ([rule 5](docs/contract.md#rule-5))
     ("bpm", 3, str(DEVICE), {"device_id": DEVICE, "time": T0 - 2 * 86_400, "heartrate": 60}),
     # after a registration of the device to KEPT that silver rejects (no MAC address): still
     # GONE's, as silver has it
@@ -195,7 +196,8 @@ def test_forget_leaves_no_file_holding_the_user_and_the_rest_intact(catalog, tmp
 
     # the receipt: counts and time, no identifier; the ids kept hashed only: the user, and their
     # device and MAC address over the interval they were theirs (from before their first
-    # registration, rule 5, until KEPT registered the device; the MAC address is still theirs)
+    # registration, [rule 5](docs/contract.md#rule-5), until KEPT registered the device; the
+    # MAC address is still theirs)
     receipts = spark.read.format("delta").load(str(settings.governance_dir / RECEIPTS))
     [row] = receipts.collect()
     assert row.subject == subject_of(GONE) and row.rows_removed == receipt.rows_removed

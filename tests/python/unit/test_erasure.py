@@ -59,8 +59,8 @@ def records(spark):
 
 
 #: User 1's, by hand: device 7 (and MAC ...:07) was theirs until 10:00 (and before their first
-#: registration at 08:00: rule 5 gives earlier times to the first registrant), then user 2's
-#: until 14:00, then theirs again.
+#: registration at 08:00: [rule 5](docs/contract.md#rule-5) gives earlier times to the first
+#: registrant), then user 2's until 14:00, then theirs again.
 THEIRS = [
     "profile",
     "reading-again",
