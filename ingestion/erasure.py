@@ -165,9 +165,7 @@ def registration_rows_of(name: str, user_id: int) -> Column:
     """Condition on a bronze registration table: the rows naming the user (in an export, the id
     as text, however written)."""
     column = (
-        F.col("user_id")
-        if name == "registrations"
-        else F.trim("user_id").try_cast("decimal(38,6)").try_cast("bigint")
+        F.col("user_id") if name == "registrations" else F.expr("try_cast(trim(user_id) as bigint)")
     )
     return F.coalesce(column == F.lit(user_id), F.lit(False))
 

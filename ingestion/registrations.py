@@ -390,7 +390,9 @@ def extract(
     last = reconciled_at(spark, bronze, table_name)
     reconciling = last is None or now - last >= reconcile_every
     # bronze may hold no dated row yet: the poll then starts from the last reconciliation
-    window = EVERY_ROW if reconciling else ((latest or last) - lookback, now)
+    start = latest or last
+    poll = (start - lookback, now) if start is not None else None
+    window = EVERY_ROW if reconciling else poll
     rows = read_rows(url, table_name, window, attempts=attempts, backoff=backoff)
     log.debug(
         "Registrations: %d row(s) in %s (%s)",
@@ -398,8 +400,7 @@ def extract(
         table_name,
         "every row" if window is EVERY_ROW else f"dated {window[0]} to {window[1]}",
     )
-    poll = ((latest or last) - lookback, now) if reconciling and (latest or last) else None
-    count = land(spark, rows, table_name, bronze, suppressed, poll)
+    count = land(spark, rows, table_name, bronze, suppressed, poll if reconciling else None)
     if reconciling:
         record_reconciliation(spark, bronze, table_name, now)
     return count
