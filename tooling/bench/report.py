@@ -6,7 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from bench.run import FLATNESS, Measure, Report
+from bench.run import FLATNESS, LEDGER_SHARE, Measure, Report
 from ingestion.files import write_atomically
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
@@ -16,9 +16,10 @@ TARGETS = {
     "landing ratio to ceiling": (">=", 0.8),
     "kafka ratio to ceiling": (">=", 0.8),
     "run +1% / full run": ("<=", 0.2),
-    "build +1% / full build": ("<=", 0.35),
+    "build +1% / full build": ("<=", 0.1),
     "build no input / full build": ("<=", 0.2),
-    FLATNESS: ("<=", 1.3),
+    LEDGER_SHARE: ("<=", 0.15),
+    FLATNESS: ("<=", 1.1),
     "event to bronze p95 / trigger interval": ("<=", 2.0),
 }
 
