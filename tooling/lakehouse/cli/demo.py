@@ -9,6 +9,7 @@ from lakehouse.cli.options import env_option, settings_of, spark_of
 from lakehouse.cli.pipeline import ingest_sources
 from lakehouse.dbt import run_dbt
 from lakehouse.demo import summary
+from lakehouse.lock import writing
 from lakehouse.report import write_report
 from simulator.cli import simulate
 
@@ -26,9 +27,10 @@ def demo(ctx, users, days, seed, kafka) -> None:
     if kafka:
         broker.serve(settings)
     simulate(settings, users=users, days=days, seed=seed, kafka=kafka)
-    spark = spark_of(settings, with_metastore=True)
-    ingest_sources(spark, settings, once=True, kafka=kafka)
-    run_dbt(settings, ["build"])  # registers bronze in the metastore too
+    with writing(settings, alone=False, doing="demo"):
+        spark = spark_of(settings, with_metastore=True)
+        ingest_sources(spark, settings, once=True, kafka=kafka)
+        run_dbt(settings, ["build"])  # registers bronze in the metastore too
     report = write_report(spark, settings)
     click.echo(summary(spark, settings, report))
     if kafka:

@@ -12,6 +12,7 @@ from rich.table import Table
 from ingestion.errors import LakehouseError
 from lakehouse.cli.options import env_option, format_option, landing_option, settings_of, spark_of
 from lakehouse.dbt import refuse_environment_options, run_dbt
+from lakehouse.lock import writing
 from lakehouse.project import LocalSettings
 
 log = logging.getLogger(__name__)
@@ -39,8 +40,9 @@ log = logging.getLogger(__name__)
 def ingest(ctx, landing_dir, once, kafka, registrations_url) -> None:
     """Land Kafka records, landing files and registration rows in bronze, exactly once."""
     settings = settings_of(ctx, landing_dir=landing_dir, registrations_url=registrations_url)
-    spark = spark_of(settings, with_metastore=False)
-    ingest_sources(spark, settings, once=once, kafka=kafka)
+    with writing(settings, alone=False, doing="ingest"):
+        spark = spark_of(settings, with_metastore=False)
+        ingest_sources(spark, settings, once=once, kafka=kafka)
 
 
 def ingest_sources(spark, settings: LocalSettings, *, once: bool, kafka: bool) -> None:
@@ -65,9 +67,10 @@ def run(ctx, landing_dir, dbt_args) -> None:
     arguments go to ``dbt build``, e.g. ``--select silver``)."""
     settings = settings_of(ctx, landing_dir=landing_dir)
     refuse_environment_options(settings, dbt_args)
-    spark = spark_of(settings, with_metastore=True)
-    ingest_sources(spark, settings, once=True, kafka=False)
-    run_dbt(settings, ["build", *dbt_args])
+    with writing(settings, alone=False, doing="run"):
+        spark = spark_of(settings, with_metastore=True)
+        ingest_sources(spark, settings, once=True, kafka=False)
+        run_dbt(settings, ["build", *dbt_args])
 
 
 @click.command()
@@ -176,11 +179,12 @@ def audit(ctx, landing_dir, kafka, fmt) -> None:
 @click.pass_context
 def forget(ctx, user_id, fmt) -> None:
     """Erase a user from every table of the environment, history included; keep their id hashed
-    on the suppression list and record a receipt. Stop the ingester first."""
+    on the suppression list and record a receipt. It runs alone: stop the ingester first."""
     from lakehouse.erasure import forget as erase
 
     settings = settings_of(ctx)
-    receipt = erase(spark_of(settings, with_metastore=True), settings, user_id)
+    with writing(settings, alone=True, doing="forget a user"):
+        receipt = erase(spark_of(settings, with_metastore=True), settings, user_id)
     summary = {
         "receipt_id": receipt.receipt_id,
         "erased_at": receipt.erased_at.isoformat(),

@@ -12,6 +12,7 @@ from rich.table import Table
 from ingestion.errors import LakehouseError
 from lakehouse.cli.options import env_option, format_option, settings_of, spark_of
 from lakehouse.dbt import run_dbt
+from lakehouse.lock import writing
 
 
 @click.command(context_settings={"ignore_unknown_options": True})
@@ -26,7 +27,12 @@ from lakehouse.dbt import run_dbt
 @click.pass_context
 def build(ctx, dbt_target, dbt_args) -> None:
     """Run ``dbt build`` (extra arguments go to dbt, e.g. ``--select silver``)."""
-    run_dbt(settings_of(ctx, dbt_target=dbt_target), ["build", *dbt_args])
+    settings = settings_of(ctx, dbt_target=dbt_target)
+    if settings.dbt_target != "local":  # a Databricks workspace: its tables are not this machine's
+        run_dbt(settings, ["build", *dbt_args])
+        return
+    with writing(settings, alone=False, doing="build"):
+        run_dbt(settings, ["build", *dbt_args])
 
 
 @click.command()
