@@ -14,14 +14,20 @@ The ingester only ever appends; erasure is the one writer that deletes. What bel
 The views read silver as built: the caller brings ``silver.users`` up to date first, so a
 registration in bronze counts.
 
-On tables addressed by path (the embedded default) each affected table is written anew without
-the user's rows and replaces the old folder, so no data file, deletion vector or log entry of
-its history survives. On catalog tables (Databricks) the rows are deleted by a MERGE (the commit
-records no value), deletion vectors are purged and the table is vacuumed with no retention.
+On tables addressed by path (the embedded default, where an erasure holds the environment's
+writers lock alone) each affected table is written anew without the user's rows and replaces the
+old folder, so no data file, deletion vector or log entry of its history survives. On catalog
+tables (Databricks, where the ingester keeps committing) the rows are deleted by a MERGE (the
+commit records no value) and deletion vectors are purged; the files of earlier versions go with
+the vacuum that keeps the retention protecting concurrent writers
+(``erasure_file_retention_hours``), the first one run that long after the rebuild.
 
 The user's id is kept hashed on a suppression list, which the ingester consults so that records
-the sources still retain (Kafka, landing files, the registration table) are not ingested again,
-and a receipt (counts per table, time, no personal data) goes to an audit table.
+the sources still retain (Kafka, landing files, the registration table) are not ingested again.
+An erasure is a row of ``governance.erasures_under_way`` from its first step until no file holds
+the user; each step can run again, and the receipt (counts per table, when the user left every
+table, when the last file holding them was deleted; no personal data) is written last, to
+``governance.erasure_receipts``.
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from delta.tables import DeltaTable
@@ -45,7 +51,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from ingestion.bronze import BronzeTable, ensure_table
+from ingestion.bronze import BRONZE_TABLES, BronzeTable, ensure_table
 from ingestion.settings import Settings
 from ingestion.transform import epoch_seconds_to_timestamp
 
@@ -53,6 +59,7 @@ log = logging.getLogger(__name__)
 
 #: Tables of the erasure bookkeeping, beside the environment's data (schema ``governance``).
 SUPPRESSED = "erased_subjects"
+UNDER_WAY = "erasures_under_way"
 RECEIPTS = "erasure_receipts"
 #: One row per erased user, per device and MAC address while it was theirs, and per bronze
 #: record erased (a source may deliver it again: the same record, the same id): the identifier
@@ -66,12 +73,29 @@ SUPPRESSED_SCHEMA = T.StructType(
         T.StructField("erased_at", T.TimestampType(), nullable=False),
     ]
 )
+COUNTS = T.MapType(T.StringType(), T.LongType())
+#: An erasure from its first step to its receipt: the rows removed so far, the rows of the tables
+#: rebuilt as they were before (the embedded default counts what the rebuild removed), and when
+#: the rebuild left the user in no table.
+UNDER_WAY_SCHEMA = T.StructType(
+    [
+        T.StructField("receipt_id", T.StringType(), nullable=False),
+        T.StructField("subject", T.StringType(), nullable=False),
+        T.StructField("erased_at", T.TimestampType(), nullable=False),
+        T.StructField("rows_removed", COUNTS, nullable=False),
+        T.StructField("rows_before", COUNTS),
+        T.StructField("landing_files_holding_the_user", T.IntegerType(), nullable=False),
+        T.StructField("removed_at", T.TimestampType()),
+    ]
+)
 RECEIPTS_SCHEMA = T.StructType(
     [
         T.StructField("receipt_id", T.StringType(), nullable=False),
         T.StructField("subject", T.StringType(), nullable=False),
         T.StructField("erased_at", T.TimestampType(), nullable=False),
-        T.StructField("rows_removed", T.MapType(T.StringType(), T.LongType()), nullable=False),
+        T.StructField("removed_at", T.TimestampType(), nullable=False),
+        T.StructField("files_gone_at", T.TimestampType(), nullable=False),
+        T.StructField("rows_removed", COUNTS, nullable=False),
         T.StructField("landing_files_holding_the_user", T.IntegerType(), nullable=False),
     ]
 )
@@ -117,14 +141,21 @@ def record_time(path: str) -> Column:
 
 @dataclass
 class Receipt:
-    """What an erasure did: rows removed per table, and the landing files that still hold the user
-    (they belong to the source systems' retention). No personal data."""
+    """What an erasure did: rows removed per table, when the user left every table and when the
+    last file holding them was deleted, and the landing files that still hold the user (they
+    belong to the source systems' retention). No personal data."""
 
     subject: str
     erased_at: datetime
     rows_removed: dict[str, int] = field(default_factory=dict)
+    rows_before: dict[str, int] | None = None
     landing_files: list[str] = field(default_factory=list)
+    removed_at: datetime | None = None
+    files_gone_at: datetime | None = None
     receipt_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    def add_removed(self, table: str, rows: int) -> None:
+        self.rows_removed[table] = self.rows_removed.get(table, 0) + rows
 
 
 # Whose rows -------------------------------------------------------------------------------------
@@ -239,9 +270,10 @@ def rewrite_without(spark: SparkSession, path: Path, doomed: Doomed) -> int:
 
 
 def delete_and_purge(spark: SparkSession, sql_name: str, doomed: Doomed) -> int:
-    """Delete the ``doomed`` rows from a catalog table, then purge deletion vectors and vacuum
-    with no retention, so no data file still holds them. The MERGE's commit names columns, not
-    the values deleted. Returns the rows removed."""
+    """Delete the ``doomed`` rows from a catalog table, then purge deletion vectors, so the
+    table's current files hold none of them (its earlier files go with a vacuum past the
+    writers' retention: purge_history). The MERGE's commit names columns, not the values
+    deleted. Returns the rows removed."""
     key, gone, removed = doomed_rows(spark.read.table(sql_name), doomed)
     if not removed:
         return 0
@@ -250,9 +282,7 @@ def delete_and_purge(spark: SparkSession, sql_name: str, doomed: Doomed) -> int:
     ).whenMatchedDelete().execute()
     if properties(spark, sql_name).get("delta.enableDeletionVectors") == "true":
         spark.sql(f"reorg table {sql_name} apply (purge)")
-    spark.conf.set("spark.databricks.delta.retentionDurationCheck.enabled", "false")
-    spark.sql(f"vacuum {sql_name} retain 0 hours")
-    log.info("%s: %d row(s) removed, files vacuumed", sql_name, removed)
+    log.info("%s: %d row(s) removed, deletion vectors purged", sql_name, removed)
     return removed
 
 
@@ -264,28 +294,29 @@ def governance_table(settings: Settings, name: str) -> str:
     return f"delta.`{settings.governance_dir / name}`"
 
 
-def _append(spark: SparkSession, settings: Settings, name: str, frame: DataFrame) -> None:
+def governance(spark: SparkSession, settings: Settings, name: str, schema: T.StructType):
+    """The bookkeeping table ``name`` (a DeltaTable), created empty if there is none yet."""
     target = governance_table(settings, name)
+    builder = DeltaTable.createIfNotExists(spark).addColumns(schema)
     if settings.catalog:
         spark.sql(f"create schema if not exists {settings.catalog}.governance")
-        frame.write.format("delta").mode("append").saveAsTable(target)
-    else:
-        frame.write.format("delta").mode("append").save(target[len("delta.`") : -1])
+        builder.tableName(target).execute()
+        return DeltaTable.forName(spark, target)
+    path = target[len("delta.`") : -1]
+    builder.location(path).execute()
+    return DeltaTable.forPath(spark, path)
+
+
+def _insert_absent(table: DeltaTable, rows: DataFrame, key: list[str]) -> None:
+    """Insert the ``rows`` not in ``table`` yet (by ``key``, nulls equal): a step run again
+    writes nothing twice."""
+    on = " and ".join(f"t.`{c}` <=> r.`{c}`" for c in key)
+    table.alias("t").merge(rows.alias("r"), on).whenNotMatchedInsertAll().execute()
 
 
 def suppression_list(spark: SparkSession, settings: Settings) -> DataFrame:
     """The suppression list (SUPPRESSED_SCHEMA), created empty if there is none yet."""
-    target = governance_table(settings, SUPPRESSED)
-    if settings.catalog:
-        spark.sql(f"create schema if not exists {settings.catalog}.governance")
-        spark.sql(
-            f"create table if not exists {target} (subject string not null, kind string not "
-            "null, held_from timestamp, held_to timestamp, erased_at timestamp not null) "
-            "using delta"
-        )
-    else:
-        path = target[len("delta.`") : -1]
-        DeltaTable.createIfNotExists(spark).location(path).addColumns(SUPPRESSED_SCHEMA).execute()
+    governance(spark, settings, SUPPRESSED, SUPPRESSED_SCHEMA)
     return read_suppression_list(spark, settings)
 
 
@@ -368,7 +399,8 @@ def forget(spark: SparkSession, settings: Settings, user_id: int, snapshots: lis
     """Remove the user from bronze and from ``snapshots`` (sql names, or paths on the embedded
     default), put them on the suppression list and list the landing files that still hold them.
     Silver and gold are derived: the caller rebuilds them without the user afterwards."""
-    receipt = Receipt(subject=subject_of(user_id), erased_at=datetime.now(UTC))
+    receipt = under_way(spark, settings, user_id)
+    save_progress(spark, settings, receipt)  # under way from here: a rerun continues it
     records = owned_records(spark, settings, user_id)
     # first: a batch landing meanwhile is filtered already
     kafka = settings.bronze_table("kafka_records").read(spark).select("record_id")
@@ -380,15 +412,18 @@ def forget(spark: SparkSession, settings: Settings, user_id: int, snapshots: lis
         "registration_exports": where(registration_rows_of("registration_exports", user_id)),
     }
     for name, rows in doomed.items():
-        receipt.rows_removed[f"bronze.{name}"] = _remove(spark, settings.bronze_table(name), rows)
+        receipt.add_removed(f"bronze.{name}", _remove(spark, settings.bronze_table(name), rows))
+        save_progress(spark, settings, receipt)
     theirs = where(F.coalesce(F.col("user_id") == F.lit(user_id), F.lit(False)))
     for snapshot in snapshots:
         label = f"silver.{Path(str(snapshot)).name}" if isinstance(snapshot, Path) else snapshot
         if isinstance(snapshot, Path):
-            receipt.rows_removed[label] = rewrite_without(spark, snapshot, theirs)
+            receipt.add_removed(label, rewrite_without(spark, snapshot, theirs))
         else:
-            receipt.rows_removed[label] = delete_and_purge(spark, snapshot, theirs)
+            receipt.add_removed(label, delete_and_purge(spark, snapshot, theirs))
+        save_progress(spark, settings, receipt)
     receipt.landing_files = landing_files_holding(settings, user_id)
+    save_progress(spark, settings, receipt)
     return receipt
 
 
@@ -431,27 +466,111 @@ def _suppress(
         F.lit(receipt.erased_at).alias("erased_at"),
     )
     subjects = spark.createDataFrame(rows, SUPPRESSED_SCHEMA).unionByName(by_id)
-    _append(spark, settings, SUPPRESSED, subjects)
+    listed = governance(spark, settings, SUPPRESSED, SUPPRESSED_SCHEMA)
+    _insert_absent(listed, subjects, ["subject", "kind", "held_from", "held_to"])
 
 
-def record_receipt(spark: SparkSession, settings: Settings, receipt: Receipt) -> None:
-    """Append the receipt to the audit table (``governance.erasure_receipts``)."""
-    row = [
-        (
-            receipt.receipt_id,
-            receipt.subject,
-            receipt.erased_at,
-            receipt.rows_removed,
-            len(receipt.landing_files),
+# An erasure under way, then its receipt ----------------------------------------------------------
+def _under_way_rows(spark: SparkSession, settings: Settings) -> DataFrame:
+    return governance(spark, settings, UNDER_WAY, UNDER_WAY_SCHEMA).toDF()
+
+
+def _receipt_of(row) -> Receipt:
+    return Receipt(
+        subject=row["subject"],
+        erased_at=row["erased_at"].replace(tzinfo=UTC),
+        rows_removed=dict(row["rows_removed"]),
+        rows_before=None if row["rows_before"] is None else dict(row["rows_before"]),
+        removed_at=row["removed_at"] and row["removed_at"].replace(tzinfo=UTC),
+        receipt_id=row["receipt_id"],
+    )
+
+
+def under_way(spark: SparkSession, settings: Settings, user_id: int) -> Receipt:
+    """The user's erasure under way (a rerun continues it: its time, its counts so far), or a
+    new one."""
+    subject = subject_of(user_id)
+    found = _under_way_rows(spark, settings).where(F.col("subject") == subject).collect()
+    if found:
+        log.info(
+            "Erasure %s under way since %s: continued",
+            found[0]["receipt_id"],
+            found[0]["erased_at"],
         )
-    ]
-    _append(spark, settings, RECEIPTS, spark.createDataFrame(row, RECEIPTS_SCHEMA))
-    log.info(
-        "Erasure %s recorded: %s; %d landing file(s) still hold the user",
+        return _receipt_of(found[0])
+    return Receipt(subject=subject, erased_at=datetime.now(UTC))
+
+
+def _naive(at: datetime | None) -> datetime | None:
+    """A UTC time as the session's UTC timestamps hold it."""
+    return at and at.astimezone(UTC).replace(tzinfo=None)
+
+
+def save_progress(spark: SparkSession, settings: Settings, receipt: Receipt) -> None:
+    """Record how far the erasure got (the counts so far, the rows before, when removed)."""
+    row = (
         receipt.receipt_id,
-        ", ".join(f"{t} {n}" for t, n in receipt.rows_removed.items()),
+        receipt.subject,
+        _naive(receipt.erased_at),
+        receipt.rows_removed,
+        receipt.rows_before,
+        len(receipt.landing_files),
+        _naive(receipt.removed_at),
+    )
+    table = governance(spark, settings, UNDER_WAY, UNDER_WAY_SCHEMA)
+    progress = spark.createDataFrame([row], UNDER_WAY_SCHEMA).alias("r")
+    merge = table.alias("t").merge(progress, "t.receipt_id = r.receipt_id")
+    merge.whenMatchedUpdateAll().whenNotMatchedInsertAll().execute()
+
+
+def mark_removed(spark: SparkSession, settings: Settings, user_id: int, at: datetime) -> None:
+    """The user's erasure under way left them in no table at ``at`` (silver and gold rebuilt)."""
+    receipt = under_way(spark, settings, user_id)
+    receipt.removed_at = at
+    save_progress(spark, settings, receipt)
+
+
+def finish(spark: SparkSession, settings: Settings, receipt: Receipt, files_gone_at: datetime):
+    """Write the receipt (once, however often this runs), then close the erasure under way."""
+    receipt.files_gone_at = files_gone_at
+    row = (
+        receipt.receipt_id,
+        receipt.subject,
+        _naive(receipt.erased_at),
+        _naive(receipt.removed_at),
+        _naive(files_gone_at),
+        receipt.rows_removed,
         len(receipt.landing_files),
     )
+    receipts = governance(spark, settings, RECEIPTS, RECEIPTS_SCHEMA)
+    _insert_absent(receipts, spark.createDataFrame([row], RECEIPTS_SCHEMA), ["receipt_id"])
+    governance(spark, settings, UNDER_WAY, UNDER_WAY_SCHEMA).delete(
+        F.col("receipt_id") == receipt.receipt_id
+    )
+    log.info(
+        "Erasure %s complete: %s; the user left every table at %s, the last file holding them "
+        "was deleted by %s",
+        receipt.receipt_id,
+        ", ".join(f"{t} {n}" for t, n in receipt.rows_removed.items()),
+        receipt.removed_at,
+        files_gone_at,
+    )
+
+
+def finish_purged(spark: SparkSession, settings: Settings, vacuumed_at: datetime) -> int:
+    """Write the receipt of each erasure under way whose files a vacuum started at
+    ``vacuumed_at`` deleted: removed from every table at least the retention before it."""
+    retention = timedelta(hours=settings.erasure_file_retention_hours)
+    cutoff = _naive(vacuumed_at - retention)
+    done = [
+        _receipt_of(row)
+        for row in _under_way_rows(spark, settings)
+        .where(F.col("removed_at") <= F.lit(cutoff))
+        .collect()
+    ]
+    for receipt in done:
+        finish(spark, settings, receipt, vacuumed_at)
+    return len(done)
 
 
 # Catalog tables (Databricks) ---------------------------------------------------------------------
@@ -479,12 +598,19 @@ def catalog_snapshots(spark: SparkSession, settings: Settings) -> list[str]:
     return [t for t in catalog_tables(spark, settings) if SNAPSHOT_MARK in spark.table(t).columns]
 
 
-def purge_history(spark: SparkSession, settings: Settings) -> None:
-    """After silver and gold were rebuilt without a user: purge deletion vectors and vacuum every
-    table with no retention, so no file of their earlier versions remains."""
-    spark.conf.set("spark.databricks.delta.retentionDurationCheck.enabled", "false")
-    for table in catalog_tables(spark, settings):
+def purge_history(spark: SparkSession, settings: Settings) -> int:
+    """Purge deletion vectors and vacuum every table of bronze, silver and gold, keeping the
+    files of the last ``erasure_file_retention_hours`` (a concurrent writer's files, written but
+    not committed yet, are younger than that); then write the receipt of each erasure whose
+    files this deleted. Returns how many it completed."""
+    started = datetime.now(UTC)
+    hours = settings.erasure_file_retention_hours
+    bronze = [settings.bronze_table(name).sql_name for name in BRONZE_TABLES]
+    for table in [t for t in bronze if spark.catalog.tableExists(t)] + catalog_tables(
+        spark, settings
+    ):
         if properties(spark, table).get("delta.enableDeletionVectors") == "true":
             spark.sql(f"reorg table {table} apply (purge)")
-        spark.sql(f"vacuum {table} retain 0 hours")
-        log.info("%s: earlier versions' files removed", table)
+        spark.sql(f"vacuum {table} retain {hours:g} hours")
+        log.info("%s: files unreferenced for %g hours deleted", table, hours)
+    return finish_purged(spark, settings, started)

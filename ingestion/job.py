@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from datetime import UTC, datetime
 
 from ingestion.ingest import ingest_continuously, ingest_once
 from ingestion.secrets import redaction
@@ -62,25 +63,34 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(1)
 
 
+#: The erasure job's steps (lakehouse-forget --step): bronze and the snapshots without the user;
+#: after dbt rebuilt silver and gold, the user counted out of every table and a vacuum; the daily
+#: vacuum, which writes the receipts of the erasures whose files it deleted.
+FORGET_STEPS = ("forget", "rebuilt", "purge")
+
+
 def parse_forget_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="lakehouse-forget",
-        description="Erase one user from a catalog's tables (the Databricks erasure job): bronze "
-        "and snapshots, then, after dbt rebuilt silver and gold, with --purge-history the files "
-        "of their earlier versions.",
+        description="Erase one user from a catalog's tables (the Databricks erasure job): "
+        "--step forget removes them from bronze and the snapshots; --step rebuilt, after dbt "
+        "rebuilt silver and gold, records that they are in no table and vacuums; --step purge "
+        "(daily) vacuums and writes the receipt of each erasure whose files it deleted.",
     )
     parser.add_argument("--env", choices=["dev", "test", "prod"], default=None)
     parser.add_argument("--home", default=None, help="Root of the environment's state.")
     parser.add_argument("--landing", dest="landing_dir", default=None)
     parser.add_argument("--catalog", required=True, help="Unity Catalog catalog of the tables.")
-    group = parser.add_mutually_exclusive_group(required=True)
-    group.add_argument("--user-id", type=int, help="The user to erase.")
-    group.add_argument("--purge-history", action="store_true")
-    return parser.parse_args(argv)
+    parser.add_argument("--step", choices=FORGET_STEPS, required=True)
+    parser.add_argument("--user-id", type=int, help="The user to erase (steps forget, rebuilt).")
+    args = parser.parse_args(argv)
+    if (args.user_id is None) != (args.step == "purge"):
+        parser.error(f"--step {args.step} takes {'no' if args.step == 'purge' else 'a'} --user-id")
+    return args
 
 
 def forget_main(argv: list[str] | None = None) -> None:
-    """Wheel entry point ``lakehouse-forget`` (the erasure job's first and last tasks)."""
+    """Wheel entry point ``lakehouse-forget`` (the erasure job's Python steps)."""
     from ingestion import erasure
     from ingestion.spark import build_spark
 
@@ -92,12 +102,14 @@ def forget_main(argv: list[str] | None = None) -> None:
     redaction(settings.secret_values())
     try:
         spark = build_spark(settings, app_name="lakehouse-forget", with_metastore=False)
-        if args.purge_history:
+        if args.step == "forget":
+            snapshots = erasure.catalog_snapshots(spark, settings)
+            erasure.forget(spark, settings, args.user_id, snapshots)
+        elif args.step == "rebuilt":
+            erasure.mark_removed(spark, settings, args.user_id, datetime.now(UTC))
             erasure.purge_history(spark, settings)
         else:
-            snapshots = erasure.catalog_snapshots(spark, settings)
-            receipt = erasure.forget(spark, settings, args.user_id, snapshots)
-            erasure.record_receipt(spark, settings, receipt)
+            erasure.purge_history(spark, settings)
     except Exception:  # logged through the redactor, then a failure
         log.exception("lakehouse-forget failed")
         sys.exit(1)

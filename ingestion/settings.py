@@ -86,6 +86,13 @@ class Settings(BaseSettings):
         description="How often the ingester reads the whole registration table, to land rows "
         "committed later than the lookback or with no or a future time.",
     )
+    erasure_file_retention_hours: float = Field(
+        default=168.0,
+        ge=168.0,
+        description="How long a vacuum keeps files no version references (Delta's default, the "
+        "least its safety check allows): a concurrent writer's files, written but not committed "
+        "yet, are younger. An erasure is complete once a vacuum this long after it ran.",
+    )
     registrations_poll_seconds: float = Field(
         default=60.0, ge=0, description="How often a streaming ingester polls the database."
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -42,30 +43,39 @@ def is_snapshot(spark: SparkSession, folder: Path) -> bool:
     return SNAPSHOT_MARK in spark.read.format("delta").load(str(folder)).columns
 
 
+def row_counts(spark: SparkSession, tables: dict[str, Path]) -> dict[str, int]:
+    return {
+        name: spark.read.format("delta").load(str(path)).count() for name, path in tables.items()
+    }
+
+
 def forget(spark: SparkSession, settings: LocalSettings, user_id: int) -> Receipt:
-    """Erase the user from every table of the environment; returns the recorded receipt."""
+    """Erase the user from every table of the environment; returns the receipt, written last.
+    The caller holds the environment's writers lock alone. Each step can run again: after a
+    failure anywhere, the same command completes the erasure."""
     register_bronze(spark, settings)
     # whose records is the models' rules' answer: silver.users as bronze holds it now
     run_dbt(settings, ["run", "--select", "+record_owners"])
     tables = built_tables(spark)
     snapshots = {name: path for name, path in tables.items() if is_snapshot(spark, path)}
     derived = {name: path for name, path in tables.items() if name not in snapshots}
-    before = {
-        name: spark.read.format("delta").load(str(path)).count() for name, path in derived.items()
-    }
     receipt = erasure.forget(spark, settings, user_id, list(snapshots.values()))
-    try:
-        for name, folder in derived.items():
-            spark.sql(f"drop table if exists {name}")
-            shutil.rmtree(folder, ignore_errors=True)
-        log.info("Rebuilding %d silver and gold table(s) without the user", len(derived))
-        # the data tests gate the rebuilt tables; the unit tests' inputs are fixtures, not data
-        run_dbt(settings, ["build", "--exclude", "resource_type:snapshot", "test_type:unit"])
-        for name, folder in derived.items():
-            after = spark.read.format("delta").load(str(folder)).count() if folder.exists() else 0
-            receipt.rows_removed[name] = before[name] - after
-        if report.default_path(settings).exists():  # written from gold as it was: again
-            report.write_report(spark, settings)
-    finally:
-        erasure.record_receipt(spark, settings, receipt)
+    if receipt.rows_before is None:  # counted once: a rerun may find them dropped already
+        receipt.rows_before = row_counts(spark, derived)
+        erasure.save_progress(spark, settings, receipt)
+    for name, folder in derived.items():
+        spark.sql(f"drop table if exists {name}")
+        shutil.rmtree(folder, ignore_errors=True)
+    log.info("Rebuilding %d silver and gold table(s) without the user", len(derived))
+    # the data tests gate the rebuilt tables; the unit tests' inputs are fixtures, not data
+    run_dbt(settings, ["build", "--exclude", "resource_type:snapshot", "test_type:unit"])
+    after = row_counts(spark, built_tables(spark))
+    for name, rows in receipt.rows_before.items():
+        receipt.rows_removed[name] = rows - after.get(name, 0)
+    if report.default_path(settings).exists():  # written from gold as it was: again
+        report.write_report(spark, settings)
+    # the tables' old folders, history included, are deleted: the user's last file with them
+    done = datetime.now(UTC)
+    receipt.removed_at = done
+    erasure.finish(spark, settings, receipt, done)
     return receipt

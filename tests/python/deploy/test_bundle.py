@@ -173,13 +173,27 @@ def test_the_erasure_job_brings_whose_records_up_to_date_before_it_erases():
             "owners",
             "forget",
             "rebuild",
-            "purge_history",
+            "rebuilt",
         ]
         for previous, task in zip(job["tasks"], job["tasks"][1:], strict=False):
             assert task["depends_on"] == [{"task_key": previous["task_key"]}]
         assert job["tasks"][0]["dbt_task"]["commands"] == [
             f"dbt run --select +record_owners --target {target}"
         ]
+
+
+def test_a_daily_vacuum_keeps_a_week_of_files_and_completes_erasures():
+    """The erasure job never vacuums below Delta's retention (the ingester commits meanwhile);
+    the daily vacuum deletes what a week has freed and writes the receipts."""
+    for target in TARGETS:
+        jobs = resolve(target).jobs
+        vacuum = jobs["vacuum"]
+        assert vacuum["schedule"]["quartz_cron_expression"].split()[3:5] == ["*", "*"], "daily"
+        assert vacuum["schedule"]["pause_status"] == jobs["dbt_build"]["schedule"]["pause_status"]
+        [task] = vacuum["tasks"]
+        assert task["python_wheel_task"]["entry_point"] == "lakehouse-forget"
+        params = task["python_wheel_task"]["parameters"]
+        assert params[params.index("--step") + 1] == "purge" and "--user-id" not in params
 
 
 def test_streaming_ingester_runs_on_a_job_cluster():

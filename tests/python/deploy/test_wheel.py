@@ -178,16 +178,28 @@ def test_lakehouse_forget_accepts_every_parameter_the_erasure_job_passes():
             for key, task, _ in tasks(resolve(target), "python_wheel_task")
             if task["python_wheel_task"]["entry_point"] == "lakehouse-forget"
         ]
-        assert {key for key, _ in found} == {"forget_user"}
+        assert {key for key, _ in found} == {"forget_user", "vacuum"}
         job = resolve(target).jobs["forget_user"]
         assert job["parameters"] == [{"name": "user_id", "default": ""}]
         # Databricks puts the run's user_id where the job passes its dynamic value reference
         reference = "{{job.parameters.user_id}}"
-        assert reference in found[0][1]
-        erase, purge = (
+        erase, rebuilt, purge = (
             parse_forget_args([p.replace(reference, "42") for p in parameters])
             for _, parameters in found
         )
-        assert erase.catalog == purge.catalog == f"smartwatch_{target}"
-        assert (erase.user_id, erase.purge_history) == (42, False)
-        assert (purge.user_id, purge.purge_history) == (None, True)
+        assert erase.catalog == rebuilt.catalog == purge.catalog == f"smartwatch_{target}"
+        assert (erase.step, erase.user_id) == ("forget", 42)
+        assert (rebuilt.step, rebuilt.user_id) == ("rebuilt", 42)
+        assert (purge.step, purge.user_id) == ("purge", None)
+
+
+def test_lakehouse_forget_refuses_a_step_without_its_user_or_a_purge_with_one(capsys):
+    from ingestion.job import parse_forget_args
+
+    for argv in (["--step", "forget"], ["--step", "purge", "--user-id", "7"]):
+        with pytest.raises(SystemExit) as refused:
+            parse_forget_args(["--catalog", "c", *argv])
+        assert refused.value.code == 2
+    err = capsys.readouterr().err
+    assert "--step forget takes a --user-id" in err
+    assert "--step purge takes no --user-id" in err

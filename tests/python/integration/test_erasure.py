@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 import pyarrow.parquet as pq
 import pytest
 
-from ingestion.erasure import RECEIPTS, SUPPRESSED, governance_table, subject_of
+from ingestion.erasure import RECEIPTS, SUPPRESSED, UNDER_WAY, governance_table, subject_of
 from ingestion.ingest import ingest_once
 from lakehouse.dbt import run_dbt
 from lakehouse.erasure import built_tables, forget
@@ -154,8 +154,26 @@ def ledger_records(spark) -> int:
     return spark.read.format("delta").load(str(path)).groupBy().sum("records").first()[0]
 
 
+def failing(step: str, real=None):
+    """A stand-in that fails as a crash in the erasure's ``step`` would; with ``real`` (dbt), only
+    the rebuild fails and the owners' run goes through."""
+
+    def fail(*args, **kwargs):
+        if real is not None and args[1][0] != "build":
+            return real(*args, **kwargs)
+        raise RuntimeError(f"the {step} failed")
+
+    return fail
+
+
+def read(spark, settings, name: str) -> list:
+    """The rows of a governance table (none when it was never written)."""
+    path = settings.governance_dir / name
+    return spark.read.format("delta").load(str(path)).collect() if path.exists() else []
+
+
 @pytest.mark.integration
-def test_forget_leaves_no_file_holding_the_user_and_the_rest_intact(catalog, tmp_path):
+def test_forget_leaves_no_file_holding_the_user_and_the_rest_intact(catalog, tmp_path, monkeypatch):
     spark = catalog
     settings = scenario_settings(tmp_path / "home")
     land(settings.landing, "wave-1.jsonl")
@@ -177,7 +195,23 @@ def test_forget_leaves_no_file_holding_the_user_and_the_rest_intact(catalog, tmp
     gone_ids = [record_ids[(topic, offset)] for topic, offset, *_ in GONE_RECORDS]
     gone_ids.append(record_ids[("user_info", TRUNCATED[1])])
 
+    # the erasure fails in the rebuild, after bronze lost the user, then in the report, after
+    # the rebuild: no receipt either time, the erasure under way; the same command completes it
+    crashes = {
+        "rebuild": ("lakehouse.erasure.run_dbt", failing("rebuild", run_dbt)),
+        "report": ("lakehouse.report.write_report", failing("report")),
+    }
+    for step, (name, stand_in) in crashes.items():
+        with monkeypatch.context() as patched, pytest.raises(RuntimeError, match=step):
+            patched.setattr(name, stand_in)
+            forget(spark, settings, GONE)
+        assert read(spark, settings, RECEIPTS) == [], f"a receipt after a failed {step}"
+        [under_way] = read(spark, settings, UNDER_WAY)
+        assert under_way.subject == subject_of(GONE)
+        assert under_way.rows_removed["bronze.kafka_records"] == len(gone_ids)
     receipt = forget(spark, settings, GONE)
+    assert read(spark, settings, UNDER_WAY) == []
+    assert receipt.erased_at == under_way.erased_at.replace(tzinfo=UTC), "the first attempt's"
 
     # bronze lost exactly the user's records, by hand: their Kafka records and the truncated
     # one, 1 exported registration
@@ -198,9 +232,9 @@ def test_forget_leaves_no_file_holding_the_user_and_the_rest_intact(catalog, tmp
     # device and MAC address over the interval they were theirs (from before their first
     # registration, [rule 5](docs/contract.md#rule-5), until KEPT registered the device; the
     # MAC address is still theirs)
-    receipts = spark.read.format("delta").load(str(settings.governance_dir / RECEIPTS))
-    [row] = receipts.collect()
+    [row] = read(spark, settings, RECEIPTS)
     assert row.subject == subject_of(GONE) and row.rows_removed == receipt.rows_removed
+    assert row.erased_at < row.removed_at == row.files_gone_at
     suppressed = spark.sql(f"select * from {governance_table(settings, SUPPRESSED)}").collect()
     handed_over = datetime.fromtimestamp(T0 + 3600, UTC).replace(tzinfo=None)
     assert sorted(

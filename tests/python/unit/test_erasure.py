@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import gzip
 import json
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from ingestion.erasure import (
+    RECEIPTS,
     SUPPRESSED_SCHEMA,
+    UNDER_WAY,
+    finish,
+    finish_purged,
     landing_files_holding,
+    save_progress,
     subject_of,
+    under_way,
     without_suppressed_records,
 )
 from ingestion.settings import load_settings
@@ -112,3 +118,68 @@ def test_landing_files_that_still_hold_the_user_are_listed(tmp_path):
         str(kafka / "c.jsonl.gz"),
         str(exports / "d.csv"),
     ]
+
+
+def receipts_of(spark, settings) -> list:
+    path = settings.governance_dir / RECEIPTS
+    if not path.exists():
+        return []
+    return spark.read.format("delta").load(str(path)).orderBy("receipt_id").collect()
+
+
+def under_way_ids(spark, settings) -> list[str]:
+    rows = spark.read.format("delta").load(str(settings.governance_dir / UNDER_WAY)).collect()
+    return sorted(r.receipt_id for r in rows)
+
+
+def test_a_rerun_continues_the_erasure_under_way_and_its_receipt_is_written_once(spark, tmp_path):
+    settings = load_settings(env="test", home=tmp_path)
+    first = under_way(spark, settings, 7)
+    first.add_removed("bronze.kafka_records", 3)
+    save_progress(spark, settings, first)  # then the run failed
+
+    again = under_way(spark, settings, 7)
+    assert (again.receipt_id, again.erased_at, again.rows_removed) == (
+        first.receipt_id,
+        first.erased_at,
+        {"bronze.kafka_records": 3},
+    )
+    again.add_removed("bronze.kafka_records", 0)  # nothing of theirs left to find
+    again.add_removed("silver.user_profile_snapshots", 2)
+    done = datetime(2026, 1, 2, tzinfo=UTC)
+    again.removed_at = done
+    finish(spark, settings, again, done)
+    finish(spark, settings, again, done)  # a rerun after the receipt, before the close
+
+    [receipt] = receipts_of(spark, settings)
+    assert receipt.receipt_id == first.receipt_id and receipt.subject == subject_of(7)
+    assert receipt.rows_removed == {"bronze.kafka_records": 3, "silver.user_profile_snapshots": 2}
+    assert receipt.removed_at == receipt.files_gone_at == datetime(2026, 1, 2)
+    assert under_way_ids(spark, settings) == []
+    assert under_way(spark, settings, 7).receipt_id != first.receipt_id, "a new request"
+
+
+def test_a_vacuum_completes_the_erasures_removed_at_least_a_retention_before_it(spark, tmp_path):
+    settings = load_settings(env="test", home=tmp_path)
+    vacuumed = datetime(2026, 1, 10, 12, tzinfo=UTC)
+    retention = timedelta(hours=settings.erasure_file_retention_hours)
+    removed = {
+        1: vacuumed - retention,  # its files unreferenced for exactly the retention: deleted
+        2: vacuumed - retention + timedelta(seconds=1),  # one second short: kept
+        3: None,  # silver and gold not rebuilt yet
+    }
+    receipt_ids = {}
+    for user, at_ in removed.items():
+        receipt = under_way(spark, settings, user)
+        receipt.removed_at = at_
+        save_progress(spark, settings, receipt)
+        receipt_ids[user] = receipt.receipt_id
+
+    assert finish_purged(spark, settings, vacuumed) == 1
+
+    [receipt] = receipts_of(spark, settings)
+    assert (receipt.receipt_id, receipt.files_gone_at) == (
+        receipt_ids[1],
+        datetime(2026, 1, 10, 12),
+    )
+    assert under_way_ids(spark, settings) == sorted([receipt_ids[2], receipt_ids[3]])

@@ -179,7 +179,8 @@ def audit(ctx, landing_dir, kafka, fmt) -> None:
 @click.pass_context
 def forget(ctx, user_id, fmt) -> None:
     """Erase a user from every table of the environment, history included; keep their id hashed
-    on the suppression list and record a receipt. It runs alone: stop the ingester first."""
+    on the suppression list and record a receipt, last. It runs alone: stop the ingester first.
+    After a failure, run it again: it continues the erasure."""
     from lakehouse.erasure import forget as erase
 
     settings = settings_of(ctx)
@@ -188,6 +189,8 @@ def forget(ctx, user_id, fmt) -> None:
     summary = {
         "receipt_id": receipt.receipt_id,
         "erased_at": receipt.erased_at.isoformat(),
+        "removed_at": receipt.removed_at.isoformat(),
+        "files_gone_at": receipt.files_gone_at.isoformat(),
         "rows_removed": receipt.rows_removed,
         "landing_files_holding_the_user": receipt.landing_files,
     }
