@@ -36,9 +36,12 @@ import csv
 import functools
 import gzip
 import hashlib
+import hmac
 import io
 import json
 import logging
+import os
+import secrets
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
@@ -52,6 +55,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from ingestion.bronze import BRONZE_TABLES, BronzeTable, ensure_table
+from ingestion.errors import LakehouseError
 from ingestion.settings import Settings
 from ingestion.transform import epoch_seconds_to_timestamp
 
@@ -101,17 +105,65 @@ RECEIPTS_SCHEMA = T.StructType(
 )
 
 
-def subject_of(user_id: int, kind: str = "user") -> str:
-    """An identifier as the suppression list and the receipts keep it: a SHA-256 digest of its
-    kind (``user``, ``device``, ``mac``) and value."""
-    return hashlib.sha256(f"smartwatch-{kind}:{user_id}".encode()).hexdigest()
+#: The key file of an environment on the embedded default, beside its suppression list.
+KEY_FILE = ".erasure.key"
 
 
-def subject_column(value: Column, kind: str = "user") -> Column:
-    """subject_of, as a Spark column (an integer id, a normalised MAC address, a record id)."""
+def erasure_key(settings: Settings) -> bytes:
+    """The secret key of the suppression list's and the receipts' hashes: ``erasure_key`` (on
+    Databricks the secret scope's ``erasure-key``); on the embedded default, when unset, a random
+    key in ``<env>/governance/.erasure.key``, created once, readable by its owner only."""
+    if settings.erasure_key is not None:
+        return settings.erasure_key.get_secret_value().encode()
+    if settings.catalog:
+        raise LakehouseError(
+            "no erasure key: the suppression list's hashes need a secret key; put one in the "
+            "secret scope (`databricks secrets put-secret <scope> erasure-key`, 64 random hex "
+            "characters) and keep it: another key no longer recognises the erased users"
+        )
+    path = settings.governance_dir / KEY_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f"{KEY_FILE}.{os.getpid()}")
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_hex(32))
+        try:
+            os.link(draft, path)  # atomic: of two processes creating it, one key wins
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return path.read_bytes().strip()
+
+
+def subject_of(value: int | str, key: bytes, kind: str = "user") -> str:
+    """An identifier as the suppression list and the receipts keep it: the HMAC-SHA256, under the
+    environment's erasure key, of its kind (``user``, ``device``, ``mac``, ``record``) and value.
+    Without the key no one can tell which identifiers it lists, even by trying every one."""
+    return hmac.new(key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+
+
+def subject_column(value: Column, key: bytes, kind: str = "user") -> Column:
+    """subject_of, as a Spark column (an integer id, a normalised MAC address, a record id):
+    HMAC written out (RFC 2104) with Spark's SHA-256."""
+    block = 64  # SHA-256's block size in bytes
+    padded = (hashlib.sha256(key).digest() if len(key) > block else key).ljust(block, b"\0")
+    inner = bytearray(b ^ 0x36 for b in padded)
+    outer = bytearray(b ^ 0x5C for b in padded)
     textual = kind in ("mac", "record")
     text = value.cast("string") if textual else value.try_cast("bigint").cast("string")
-    return F.sha2(F.concat(F.lit(f"smartwatch-{kind}:"), text), 256)
+    message = F.concat(F.lit(f"{kind}:"), text).cast("binary")
+    digest = F.unhex(F.sha2(F.concat(F.lit(inner), message), 256))
+    return F.sha2(F.concat(F.lit(outer), digest), 256)
+
+
+@dataclass(frozen=True)
+class Suppression:
+    """The suppression list as it is now, and the key its identifiers are hashed with."""
+
+    subjects: DataFrame
+    key: bytes
 
 
 def _json_integer(path: str) -> Column:
@@ -314,39 +366,43 @@ def _insert_absent(table: DeltaTable, rows: DataFrame, key: list[str]) -> None:
     table.alias("t").merge(rows.alias("r"), on).whenNotMatchedInsertAll().execute()
 
 
-def suppression_list(spark: SparkSession, settings: Settings) -> DataFrame:
+def suppression_list(spark: SparkSession, settings: Settings) -> Suppression:
     """The suppression list (SUPPRESSED_SCHEMA), created empty if there is none yet."""
     governance(spark, settings, SUPPRESSED, SUPPRESSED_SCHEMA)
     return read_suppression_list(spark, settings)
 
 
-def read_suppression_list(spark: SparkSession, settings: Settings) -> DataFrame:
+def read_suppression_list(spark: SparkSession, settings: Settings) -> Suppression:
     """The suppression list as it is now (a Delta read pins the version it starts from, so a
     stream reads it again at every batch)."""
     target = governance_table(settings, SUPPRESSED)
     if settings.catalog:
-        return spark.read.table(target)
-    return spark.read.format("delta").load(target[len("delta.`") : -1])
+        subjects = spark.read.table(target)
+    else:
+        subjects = spark.read.format("delta").load(target[len("delta.`") : -1])
+    return Suppression(subjects, erasure_key(settings))
 
 
-def without_suppressed(records: DataFrame, subjects: DataFrame, user_id: Column) -> DataFrame:
+def without_suppressed(records: DataFrame, suppressed: Suppression, user_id: Column) -> DataFrame:
     """``records`` less those whose ``user_id`` (a column over them) is on the suppression list."""
-    marked = records.withColumn("_subject", subject_column(user_id))
-    users = subjects.where(F.col("kind") == "user").select(F.col("subject").alias("_subject"))
+    marked = records.withColumn("_subject", subject_column(user_id, suppressed.key))
+    users = suppressed.subjects.where(F.col("kind") == "user")
+    users = users.select(F.col("subject").alias("_subject"))
     return marked.join(F.broadcast(users), "_subject", "left_anti").drop("_subject")
 
 
-def without_suppressed_records(records: DataFrame, subjects: DataFrame) -> DataFrame:
+def without_suppressed_records(records: DataFrame, suppressed: Suppression) -> DataFrame:
     """Kafka records less the erased users': the records erased before (by id), those naming a
     suppressed user, and readings and gym visits of a suppressed device or MAC address in the
     interval it was the user's."""
+    subjects, key = suppressed.subjects, suppressed.key
     erased = subjects.where(F.col("kind") == "record").select(F.col("subject").alias("_record"))
     marked = (
-        without_suppressed(records, subjects, record_user())
-        .withColumn("_record", subject_column(F.col("record_id"), "record"))
+        without_suppressed(records, suppressed, record_user())
+        .withColumn("_record", subject_column(F.col("record_id"), key, "record"))
         .join(erased, "_record", "left_anti")
-        .withColumn("_device", subject_column(record_device(), "device"))
-        .withColumn("_mac", subject_column(record_mac(), "mac"))
+        .withColumn("_device", subject_column(record_device(), key, "device"))
+        .withColumn("_mac", subject_column(record_mac(), key, "mac"))
         .withColumn("_at", F.coalesce(record_time("$.time"), record_time("$.login")))
     )
     held = subjects.where(F.col("kind").isin("device", "mac")).alias("s")
@@ -452,14 +508,14 @@ def _suppress(
 ) -> None:
     """The user, their devices and MAC addresses (while theirs) and their records (by id) on
     the suppression list."""
-    suppression_list(spark, settings)
+    key = suppression_list(spark, settings).key
     rows = [(receipt.subject, "user", None, None, receipt.erased_at)]
     rows += [
-        (subject_of(value, kind), kind, start, end, receipt.erased_at)
+        (subject_of(value, key, kind), kind, start, end, receipt.erased_at)
         for kind, value, start, end in held
     ]
     by_id = records.select(
-        subject_column(F.col("record_id"), "record").alias("subject"),
+        subject_column(F.col("record_id"), key, "record").alias("subject"),
         F.lit("record").alias("kind"),
         F.lit(None).cast("timestamp").alias("held_from"),
         F.lit(None).cast("timestamp").alias("held_to"),
@@ -489,7 +545,7 @@ def _receipt_of(row) -> Receipt:
 def under_way(spark: SparkSession, settings: Settings, user_id: int) -> Receipt:
     """The user's erasure under way (a rerun continues it: its time, its counts so far), or a
     new one."""
-    subject = subject_of(user_id)
+    subject = subject_of(user_id, erasure_key(settings))
     found = _under_way_rows(spark, settings).where(F.col("subject") == subject).collect()
     if found:
         log.info(

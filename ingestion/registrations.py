@@ -36,7 +36,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from ingestion.bronze import BronzeTable, insert_new
-from ingestion.erasure import without_suppressed
+from ingestion.erasure import Suppression, without_suppressed
 from ingestion.errors import LakehouseError
 from ingestion.secrets import describe_url, redact
 from ingestion.transform import REGISTRATION_COLUMNS, REGISTRATION_KEY, REGISTRATIONS_SCHEMA
@@ -312,7 +312,7 @@ def land(
     rows: list[tuple],
     table_name: str,
     bronze: BronzeTable,
-    suppressed: DataFrame | None,
+    suppressed: Suppression | None,
     poll: tuple[datetime, datetime] | None,
 ) -> int:
     """Land the ``rows`` read that bronze does not hold, less the suppressed ones; returns how
@@ -376,7 +376,7 @@ def extract(
     bronze: BronzeTable,
     lookback: timedelta,
     reconcile_every: timedelta,
-    suppressed: DataFrame | None = None,
+    suppressed: Suppression | None = None,
     attempts: int = 5,
     backoff: float = 2.0,
     now: datetime | None = None,

@@ -86,6 +86,11 @@ class Settings(BaseSettings):
         description="How often the ingester reads the whole registration table, to land rows "
         "committed later than the lookback or with no or a future time.",
     )
+    erasure_key: SecretStr | None = Field(
+        default=None,
+        description="Secret key of the suppression list's hashes (on Databricks from the secret "
+        "scope; on the embedded default, when unset, a key file created under governance/).",
+    )
     erasure_file_retention_hours: float = Field(
         default=168.0,
         ge=168.0,
@@ -238,6 +243,8 @@ class Settings(BaseSettings):
         if self.kafka_sasl_jaas_config is not None:
             found += jaas_secrets(self.kafka_sasl_jaas_config.get_secret_value())
         found += [v for k, v in self.kafka_options.items() if SECRET_OPTION.search(k)]
+        if self.erasure_key is not None:
+            found.append(self.erasure_key.get_secret_value())
         return found
 
     def kafka_source_options(self) -> dict[str, str]:

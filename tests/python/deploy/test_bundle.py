@@ -98,7 +98,24 @@ def test_prod_without_a_service_principal_has_no_run_as_identity():
 
 
 #: The ingester's settings that hold secrets: on a job cluster, only from a secret scope.
-SECRET_SETTINGS = {"LAKEHOUSE_REGISTRATIONS_URL", "LAKEHOUSE_KAFKA_SASL_JAAS_CONFIG"}
+SECRET_SETTINGS = {
+    "LAKEHOUSE_REGISTRATIONS_URL",
+    "LAKEHOUSE_KAFKA_SASL_JAAS_CONFIG",
+    "LAKEHOUSE_ERASURE_KEY",
+}
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_every_job_that_ingests_or_erases_has_the_erasure_key(target):
+    """The ingester hashes what it reads to compare it with the suppression list, and erasure
+    hashes what it lists: both with the secret scope's key, on every cluster that runs them."""
+    for key, job in resolve(target).jobs.items():
+        envs = cluster_envs(job)
+        for task in job.get("tasks", []):
+            entry = task.get("python_wheel_task", {}).get("entry_point")
+            if entry in ("lakehouse-ingest", "lakehouse-forget"):
+                env = envs[task["job_cluster_key"]]
+                assert "LAKEHOUSE_ERASURE_KEY" in env, f"{key}/{task['task_key']}: no key"
 
 
 def cluster_envs(job: dict) -> dict[str, dict[str, str]]:

@@ -13,7 +13,14 @@ from urllib.parse import urlparse
 import pyarrow.parquet as pq
 import pytest
 
-from ingestion.erasure import RECEIPTS, SUPPRESSED, UNDER_WAY, governance_table, subject_of
+from ingestion.erasure import (
+    RECEIPTS,
+    SUPPRESSED,
+    UNDER_WAY,
+    erasure_key,
+    governance_table,
+    subject_of,
+)
 from ingestion.ingest import ingest_once
 from lakehouse.dbt import run_dbt
 from lakehouse.erasure import built_tables, forget
@@ -207,7 +214,7 @@ def test_forget_leaves_no_file_holding_the_user_and_the_rest_intact(catalog, tmp
             forget(spark, settings, GONE)
         assert read(spark, settings, RECEIPTS) == [], f"a receipt after a failed {step}"
         [under_way] = read(spark, settings, UNDER_WAY)
-        assert under_way.subject == subject_of(GONE)
+        assert under_way.subject == subject_of(GONE, erasure_key(settings))
         assert under_way.rows_removed["bronze.kafka_records"] == len(gone_ids)
     receipt = forget(spark, settings, GONE)
     assert read(spark, settings, UNDER_WAY) == []
@@ -233,7 +240,8 @@ def test_forget_leaves_no_file_holding_the_user_and_the_rest_intact(catalog, tmp
     # registration, [rule 5](docs/contract.md#rule-5), until KEPT registered the device; the
     # MAC address is still theirs)
     [row] = read(spark, settings, RECEIPTS)
-    assert row.subject == subject_of(GONE) and row.rows_removed == receipt.rows_removed
+    key = erasure_key(settings)
+    assert row.subject == subject_of(GONE, key) and row.rows_removed == receipt.rows_removed
     assert row.erased_at < row.removed_at == row.files_gone_at
     suppressed = spark.sql(f"select * from {governance_table(settings, SUPPRESSED)}").collect()
     handed_over = datetime.fromtimestamp(T0 + 3600, UTC).replace(tzinfo=None)
@@ -241,14 +249,14 @@ def test_forget_leaves_no_file_holding_the_user_and_the_rest_intact(catalog, tmp
         (r.subject, r.kind, r.held_from, r.held_to) for r in suppressed if r.kind != "record"
     ) == sorted(
         [
-            (subject_of(GONE), "user", None, None),
-            (subject_of(DEVICE, "device"), "device", None, handed_over),
-            (subject_of(GONE_MAC, "mac"), "mac", None, None),
+            (subject_of(GONE, key), "user", None, None),
+            (subject_of(DEVICE, key, "device"), "device", None, handed_over),
+            (subject_of(GONE_MAC, key, "mac"), "mac", None, None),
         ]
     )
     # and each record erased, by its id: a source delivering it again delivers the same id
     assert sorted(r.subject for r in suppressed if r.kind == "record") == sorted(
-        subject_of(record_id, "record") for record_id in gone_ids
+        subject_of(record_id, key, "record") for record_id in gone_ids
     )
 
     # the sources replay the user's records: they are not ingested again (so no rebuild of

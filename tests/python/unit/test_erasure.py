@@ -3,24 +3,85 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
+import hmac
 import json
+import stat
 from datetime import UTC, datetime, timedelta
 
+import pytest
+from pyspark.sql import functions as F
+
 from ingestion.erasure import (
+    KEY_FILE,
     RECEIPTS,
     SUPPRESSED_SCHEMA,
     UNDER_WAY,
+    Suppression,
+    erasure_key,
     finish,
     finish_purged,
     landing_files_holding,
     save_progress,
+    subject_column,
     subject_of,
     under_way,
     without_suppressed_records,
 )
+from ingestion.errors import LakehouseError
 from ingestion.settings import load_settings
 
 RECORDS = "record_id string, topic string, value string"
+KEY = b"a key of the environment"
+
+
+def test_spark_hashes_identifiers_as_hmac_sha256_under_the_key(spark):
+    """The ingester's Spark columns and erasure's Python hash each kind of identifier alike,
+    for short and long keys (RFC 2104: a key longer than a block is hashed first); another key
+    gives another hash."""
+    values = [
+        ("user", "7"),
+        ("device", "876543210"),
+        ("mac", "de:ad:be:ef:00:01"),
+        ("record", "bpm/0/9/ab"),
+    ]
+    frame = spark.createDataFrame(values, "kind string, value string")
+    for key in (KEY, b"k" * 100):
+        hashed = frame.select(
+            "kind",
+            "value",
+            F.coalesce(
+                *[
+                    F.when(F.col("kind") == kind, subject_column(F.col("value"), key, kind))
+                    for kind, _ in values
+                ]
+            ).alias("subject"),
+        ).collect()
+        expected = {
+            (kind, value): hmac.new(key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+            for kind, value in values
+        }
+        assert {(r.kind, r.value): r.subject for r in hashed} == expected
+        assert {subject_of(value, key, kind) for kind, value in values} == set(expected.values())
+    assert subject_of(7, KEY) != subject_of(7, b"another key")
+
+
+def test_the_local_key_is_made_once_readable_by_its_owner_only(tmp_path):
+    settings = load_settings(env="test", home=tmp_path)
+    key = erasure_key(settings)
+    path = settings.governance_dir / KEY_FILE
+    assert len(key) == 64 and int(key, 16) >= 0, "256 random bits, in hex"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert erasure_key(settings) == key, "the same key on every use"
+    assert sorted(p.name for p in path.parent.iterdir()) == [KEY_FILE], "no draft left"
+
+
+def test_databricks_without_a_key_stops_with_where_to_put_one(tmp_path):
+    settings = load_settings(env="test", home=tmp_path, catalog="smartwatch_test")
+    with pytest.raises(LakehouseError, match="erasure-key"):
+        erasure_key(settings)
+    given = load_settings(env="test", home=tmp_path, catalog="c", erasure_key="s3cr3t-key")
+    assert erasure_key(given) == b"s3cr3t-key" and "s3cr3t-key" in given.secret_values()
 
 
 def at(hour: int) -> datetime:
@@ -86,15 +147,15 @@ def test_suppression_keeps_the_users_records_out_and_lets_the_rest_in(spark):
     ]
     subjects = spark.createDataFrame(
         [
-            (subject_of(1), "user", None, None, at(20)),
+            (subject_of(1, KEY), "user", None, None, at(20)),
             *(
-                (subject_of(value, kind), kind, start, end, at(20))
+                (subject_of(value, KEY, kind), kind, start, end, at(20))
                 for kind, value, start, end in held
             ),
         ],
         SUPPRESSED_SCHEMA,
     )
-    kept = without_suppressed_records(records(spark), subjects)
+    kept = without_suppressed_records(records(spark), Suppression(subjects, KEY))
     every = {r.record_id for r in records(spark).collect()}
     assert sorted(r.record_id for r in kept.collect()) == sorted(every - set(THEIRS))
     assert kept.columns == records(spark).columns
@@ -152,7 +213,8 @@ def test_a_rerun_continues_the_erasure_under_way_and_its_receipt_is_written_once
     finish(spark, settings, again, done)  # a rerun after the receipt, before the close
 
     [receipt] = receipts_of(spark, settings)
-    assert receipt.receipt_id == first.receipt_id and receipt.subject == subject_of(7)
+    assert receipt.receipt_id == first.receipt_id
+    assert receipt.subject == subject_of(7, erasure_key(settings))
     assert receipt.rows_removed == {"bronze.kafka_records": 3, "silver.user_profile_snapshots": 2}
     assert receipt.removed_at == receipt.files_gone_at == datetime(2026, 1, 2)
     assert under_way_ids(spark, settings) == []
