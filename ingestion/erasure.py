@@ -66,8 +66,9 @@ SUPPRESSED = "erased_subjects"
 UNDER_WAY = "erasures_under_way"
 RECEIPTS = "erasure_receipts"
 #: One row per erased user, per device and MAC address while it was theirs, and per bronze
-#: record erased (a source may deliver it again: the same record, the same id): the identifier
-#: hashed (``subject``), its kind, and for a device or MAC address the interval it was theirs.
+#: record erased (a source may deliver it again: the same record, the same id) with its Kafka
+#: coordinates (``offset``: topic/partition/offset, for the audit): the identifier hashed
+#: (``subject``), its kind, and for a device or MAC address the interval it was theirs.
 SUPPRESSED_SCHEMA = T.StructType(
     [
         T.StructField("subject", T.StringType(), nullable=False),
@@ -151,7 +152,7 @@ def subject_column(value: Column, key: bytes, kind: str = "user") -> Column:
     padded = (hashlib.sha256(key).digest() if len(key) > block else key).ljust(block, b"\0")
     inner = bytearray(b ^ 0x36 for b in padded)
     outer = bytearray(b ^ 0x5C for b in padded)
-    textual = kind in ("mac", "record")
+    textual = kind in ("mac", "record", "offset")
     text = value.cast("string") if textual else value.try_cast("bigint").cast("string")
     message = F.concat(F.lit(f"{kind}:"), text).cast("binary")
     digest = F.unhex(F.sha2(F.concat(F.lit(inner), message), 256))
@@ -514,14 +515,22 @@ def _suppress(
         (subject_of(value, key, kind), kind, start, end, receipt.erased_at)
         for kind, value, start, end in held
     ]
-    by_id = records.select(
-        subject_column(F.col("record_id"), key, "record").alias("subject"),
-        F.lit("record").alias("kind"),
-        F.lit(None).cast("timestamp").alias("held_from"),
-        F.lit(None).cast("timestamp").alias("held_to"),
-        F.lit(receipt.erased_at).alias("erased_at"),
+    # a Kafka record's coordinates (its id less the content hash; a landing line that is not a
+    # Kafka record has none) let the audit tell an erased offset at the broker from a lost one
+    coordinates = F.regexp_extract("record_id", r"^([^/]+/-?\d+/-?\d+)/[^/]+$", 1)
+    by_id = [
+        records.where(value != "").select(
+            subject_column(value, key, kind).alias("subject"),
+            F.lit(kind).alias("kind"),
+            F.lit(None).cast("timestamp").alias("held_from"),
+            F.lit(None).cast("timestamp").alias("held_to"),
+            F.lit(receipt.erased_at).alias("erased_at"),
+        )
+        for kind, value in (("record", F.col("record_id")), ("offset", coordinates))
+    ]
+    subjects = functools.reduce(
+        DataFrame.unionByName, by_id, spark.createDataFrame(rows, SUPPRESSED_SCHEMA)
     )
-    subjects = spark.createDataFrame(rows, SUPPRESSED_SCHEMA).unionByName(by_id)
     listed = governance(spark, settings, SUPPRESSED, SUPPRESSED_SCHEMA)
     _insert_absent(listed, subjects, ["subject", "kind", "held_from", "held_to"])
 

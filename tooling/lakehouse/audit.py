@@ -9,6 +9,7 @@ file or a topic and gold.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import asdict, dataclass
 
@@ -16,6 +17,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from ingestion import landing
+from ingestion.erasure import Suppression, subject_column, suppression_list
 from ingestion.settings import Settings
 from ingestion.status import watermark_offsets
 from ingestion.transform import landing_lines_to_records, number_repeated_lines
@@ -38,29 +40,40 @@ LEDGER_COLUMNS = [
 
 @dataclass(frozen=True)
 class LandingReconciliation:
-    """Landing lines against bronze: ``missing`` lines' records are not in bronze."""
+    """Landing lines against bronze: ``missing`` lines' records are neither in bronze nor
+    erased (an erased user's records stay at the sources, on the suppression list)."""
 
     files: int
     lines: int
     records: int
     in_bronze: int
+    erased: int = 0
 
     @property
     def missing(self) -> int:
-        return self.records - self.in_bronze
+        return self.records - self.in_bronze - self.erased
 
 
 @dataclass(frozen=True)
 class TopicReconciliation:
-    """One topic's broker offsets against bronze: offsets the broker holds and bronze lacks."""
+    """One topic's broker offsets against bronze: offsets the broker holds and bronze lacks,
+    those of erased records aside."""
 
     topic: str
     offsets: int
     in_bronze: int
+    erased: int = 0
 
     @property
     def missing(self) -> int:
-        return self.offsets - self.in_bronze
+        return self.offsets - self.in_bronze - self.erased
+
+
+def on_the_list(identities: DataFrame, suppressed: Suppression, kind: str) -> int:
+    """How many of ``identities`` (one column, ``id``) the suppression list holds as ``kind``."""
+    listed = suppressed.subjects.where(F.col("kind") == kind).select("subject")
+    hashed = identities.select(subject_column(F.col("id"), suppressed.key, kind).alias("subject"))
+    return hashed.join(listed, "subject", "left_semi").count()
 
 
 def ledger(spark: SparkSession) -> list[dict]:
@@ -82,58 +95,71 @@ def landing_records(spark: SparkSession, settings: Settings) -> DataFrame:
 
 
 def reconcile_landing(
-    spark: SparkSession, settings: Settings, bronze: DataFrame
+    spark: SparkSession, settings: Settings, bronze: DataFrame, suppressed: Suppression
 ) -> LandingReconciliation:
-    """Lines of the landing Kafka files, their distinct records, and how many are in bronze."""
+    """Lines of the landing Kafka files, their distinct records, how many are in bronze, and how
+    many of the others were erased."""
     folder = settings.landing / "kafka"
     if not any(folder.glob("*")):
         return LandingReconciliation(0, 0, 0, 0)
     records = landing_records(spark, settings)
     identities = records.select("record_id").distinct()
-    found = identities.join(bronze.select("record_id"), "record_id", "left_semi")
+    absent = identities.join(bronze.select("record_id"), "record_id", "left_anti")
+    found = identities.count()
+    gone = absent.count()
     return LandingReconciliation(
         files=records.select("source_file").distinct().count(),
         lines=records.count(),
-        records=identities.count(),
-        in_bronze=found.count(),
+        records=found,
+        in_bronze=found - gone,
+        erased=on_the_list(absent.select(F.col("record_id").alias("id")), suppressed, "record"),
     )
 
 
 def reconcile_topics(
-    bronze: DataFrame, offsets: dict[str, dict[int, tuple[int, int]]]
+    bronze: DataFrame,
+    offsets: dict[str, dict[int, tuple[int, int]]],
+    suppressed: Suppression,
 ) -> list[TopicReconciliation]:
     """Per topic, the broker's retained offsets (``{topic: {partition: (low, high)}}``) against
-    the distinct offsets bronze holds from the broker in those ranges."""
+    the distinct offsets bronze holds from the broker in those ranges; of the offsets bronze
+    lacks, those of records erased (by their coordinates)."""
+    spark = bronze.sparkSession
     found = []
     for topic, partitions in sorted(offsets.items()):
-        held = sum(high - low for low, high in partitions.values())
-        in_range = F.lit(False)
-        for partition, (low, high) in partitions.items():
-            in_range = in_range | (
-                (F.col("partition") == partition)
-                & (F.col("offset") >= low)
-                & (F.col("offset") < high)
-            )
-        present = (
-            bronze.where((F.col("source") == "kafka") & (F.col("topic") == topic) & in_range)
-            .select("partition", "offset")
-            .distinct()
-            .count()
+        retained = functools.reduce(
+            DataFrame.unionByName,
+            [
+                spark.range(low, high).select(
+                    F.lit(partition).alias("partition"), F.col("id").alias("offset")
+                )
+                for partition, (low, high) in sorted(partitions.items())
+            ],
         )
-        found.append(TopicReconciliation(topic, held, present))
+        landed = bronze.where((F.col("source") == "kafka") & (F.col("topic") == topic))
+        absent = retained.join(
+            landed.select("partition", "offset").distinct(), ["partition", "offset"], "left_anti"
+        )
+        gone = absent.count()
+        coordinates = F.concat_ws("/", F.lit(topic), F.col("partition"), F.col("offset"))
+        erased = on_the_list(absent.select(coordinates.alias("id")), suppressed, "offset")
+        held = sum(high - low for low, high in partitions.values())
+        found.append(TopicReconciliation(topic, held, held - gone, erased))
     return found
 
 
 def audit(spark: SparkSession, settings: Settings, *, kafka: bool) -> dict:
     """The ledger per day, source and topic, and the reconciliation with the sources."""
     bronze = spark.table("bronze.kafka_records")
+    suppressed = suppression_list(spark, settings)
     log.info("Reconciling %s with bronze", settings.landing / "kafka")
-    files = reconcile_landing(spark, settings, bronze)
+    files = reconcile_landing(spark, settings, bronze, suppressed)
     report = {"ledger": ledger(spark), "landing": {**asdict(files), "missing": files.missing}}
     if kafka:
         offsets = watermark_offsets(settings.kafka_client_config(), settings.topics.names())
         report["kafka"] = [
-            {**asdict(t), "missing": t.missing} for t in reconcile_topics(bronze, offsets)
+            {**asdict(t), "missing": t.missing}
+            for t in reconcile_topics(bronze, offsets, suppressed)
         ]
     return report
 

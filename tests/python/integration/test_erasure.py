@@ -22,6 +22,7 @@ from ingestion.erasure import (
     subject_of,
 )
 from ingestion.ingest import ingest_once
+from lakehouse.audit import audit
 from lakehouse.dbt import run_dbt
 from lakehouse.erasure import built_tables, forget
 from lakehouse.report import write_report
@@ -246,7 +247,9 @@ def test_forget_leaves_no_file_holding_the_user_and_the_rest_intact(catalog, tmp
     suppressed = spark.sql(f"select * from {governance_table(settings, SUPPRESSED)}").collect()
     handed_over = datetime.fromtimestamp(T0 + 3600, UTC).replace(tzinfo=None)
     assert sorted(
-        (r.subject, r.kind, r.held_from, r.held_to) for r in suppressed if r.kind != "record"
+        (r.subject, r.kind, r.held_from, r.held_to)
+        for r in suppressed
+        if r.kind not in ("record", "offset")
     ) == sorted(
         [
             (subject_of(GONE, key), "user", None, None),
@@ -258,6 +261,12 @@ def test_forget_leaves_no_file_holding_the_user_and_the_rest_intact(catalog, tmp
     assert sorted(r.subject for r in suppressed if r.kind == "record") == sorted(
         subject_of(record_id, key, "record") for record_id in gone_ids
     )
+    # with its coordinates, for the audit to tell an erased offset at the broker from a lost one
+    erased_offsets = [(topic, offset) for topic, offset, *_ in GONE_RECORDS]
+    erased_offsets.append(("user_info", TRUNCATED[1]))
+    assert sorted(r.subject for r in suppressed if r.kind == "offset") == sorted(
+        subject_of(f"{topic}/0/{offset}", key, "offset") for topic, offset in erased_offsets
+    )
 
     # the sources replay the user's records: they are not ingested again (so no rebuild of
     # silver and gold, which derive from bronze, can bring the user back)
@@ -266,3 +275,6 @@ def test_forget_leaves_no_file_holding_the_user_and_the_rest_intact(catalog, tmp
     assert holders(*roots) == {}
     # KEPT's records are there already (the same identity), GONE's are left out
     assert settings.bronze_table("kafka_records").read(spark).count() == len(bronze)
+    # the audit counts the user's records the landing files still hold as erased, not lost
+    landing = audit(spark, settings, kafka=False)["landing"]
+    assert (landing["erased"], landing["missing"]) == (len(gone_ids), 0)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from ingestion.erasure import SUPPRESSED_SCHEMA, Suppression, subject_of
 from lakehouse.audit import TopicReconciliation, lost, reconcile_topics
+
+KEY = b"the environment's key"
 
 
 def test_reconcile_topics_counts_offsets_the_broker_holds_and_bronze_lacks(spark):
@@ -19,10 +24,22 @@ def test_reconcile_topics_counts_offsets_the_broker_holds_and_bronze_lacks(spark
         "source string, topic string, partition int, offset long",
     )
     offsets = {"bpm": {0: (5, 9), 1: (0, 1)}, "workout": {0: (3, 4)}}
-    assert reconcile_topics(bronze, offsets) == [
-        TopicReconciliation("bpm", offsets=5, in_bronze=3),
-        TopicReconciliation("workout", offsets=1, in_bronze=0),
+    # bpm 0/6 and 0/8 are not in bronze: 0/6 was erased (its coordinates listed), 0/8 is lost;
+    # 0/7, in bronze, is listed too (a record of another content at an erased one's offset)
+    listed = [("bpm/0/6", "offset"), ("bpm/0/7", "offset"), ("bpm/0/8", "record")]
+    subjects = spark.createDataFrame(
+        [
+            (subject_of(value, KEY, kind), kind, None, None, datetime(2026, 1, 1))
+            for value, kind in listed
+        ],
+        SUPPRESSED_SCHEMA,
+    )
+    found = reconcile_topics(bronze, offsets, Suppression(subjects, KEY))
+    assert found == [
+        TopicReconciliation("bpm", offsets=5, in_bronze=3, erased=1),
+        TopicReconciliation("workout", offsets=1, in_bronze=0, erased=0),
     ]
+    assert [t.missing for t in found] == [1, 1]
 
 
 def test_lost_when_any_record_is_unaccounted_for():
