@@ -18,6 +18,7 @@ from tests.python.support.bundle import (
     GROUPS,
     SUPPLIED,
     TARGETS,
+    permissions,
     project_metadata,
     relative,
     resolve,
@@ -70,7 +71,17 @@ def test_modes_and_identities():
         "/Workspace/Users/${workspace.current_user.userName}/.bundle/smartwatch_lakehouse/prod"
     )
     grants = {p["group_name"]: p["level"] for p in prod.config["permissions"]}
-    assert grants == {GROUPS["engineers"]: "CAN_MANAGE", GROUPS["analysts"]: "CAN_VIEW"}
+    assert grants == {GROUPS["engineers"]: "CAN_MANAGE"}
+
+
+def test_analysts_view_every_prod_job_but_the_erasure_whose_runs_name_the_user():
+    prod = resolve("prod")
+    for key, job in prod.jobs.items():
+        grants = {p["group_name"]: p["level"] for p in permissions(prod, "jobs", job)}
+        expected = {GROUPS["engineers"]: "CAN_MANAGE"}
+        if key != "forget_user":
+            expected[GROUPS["analysts"]] = "CAN_VIEW"
+        assert grants == expected, key
 
 
 @pytest.mark.parametrize("target", TARGETS)

@@ -67,11 +67,10 @@ def test_a_dashboard_with_an_unknown_field_is_rejected():
 
 
 def test_prod_grants_the_dashboard_to_the_groups_it_grants_the_jobs():
-    """Engineers manage it and analysts view it (the target's CAN_VIEW is a dashboard's
-    CAN_READ); elsewhere only the deploying identity has it, as it has the jobs."""
+    """Engineers manage it (the target's grant) and analysts read it (its own); elsewhere only
+    the deploying identity has it, as it has the jobs."""
     prod = resolve("prod")
     dashboard = prod.dashboards["fitness"]
-    assert "permissions" not in dashboard, "the target's permissions apply, as to every job"
     grants = {p["group_name"]: p["level"] for p in permissions(prod, "dashboards", dashboard)}
     assert grants == {GROUPS["engineers"]: "CAN_MANAGE", GROUPS["analysts"]: "CAN_READ"}
     for target in ("dev", "test"):
