@@ -5,10 +5,17 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from delta.exceptions import ConcurrentAppendException, ConcurrentTransactionException
+from delta.exceptions import (
+    ConcurrentAppendException,
+    ConcurrentDeleteDeleteException,
+    ConcurrentDeleteReadException,
+    ConcurrentTransactionException,
+    MetadataChangedException,
+)
 from delta.tables import DeltaTable
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -151,22 +158,38 @@ def insert_new(
     condition = F.expr(" and ".join(f"t.`{k}` <=> s.`{k}`" for k in keys))
     if bound is not None:
         condition = condition & bound
+
+    def merge() -> None:
+        merging = target.delta(batch.sparkSession).alias("t").merge(batch.alias("s"), condition)
+        merging.whenNotMatchedInsertAll().execute()
+
+    retrying_conflicts(target.name, merge, attempts=attempts)
+
+
+#: What a Delta commit raises when another writer committed to the same table first: the
+#: ingester's streams, an erasure's delete and purge, a property change.
+CONFLICTS = (
+    ConcurrentAppendException,
+    ConcurrentDeleteReadException,
+    ConcurrentDeleteDeleteException,
+    ConcurrentTransactionException,
+    MetadataChangedException,
+)
+
+
+def retrying_conflicts(name: str, write: Callable[[], None], *, attempts: int = 5) -> None:
+    """Run ``write``, an idempotent write to table ``name``, again on the new table version when
+    a concurrent writer's commit conflicts with it."""
     for attempt in range(1, attempts + 1):
         try:
-            (
-                target.delta(batch.sparkSession)
-                .alias("t")
-                .merge(batch.alias("s"), condition)
-                .whenNotMatchedInsertAll()
-                .execute()
-            )
+            write()
             return
-        except (ConcurrentAppendException, ConcurrentTransactionException) as exc:
+        except CONFLICTS as exc:
             if attempt == attempts:
                 raise
             log.warning(
                 "Concurrent write to %s (attempt %d/%d): %s; retrying",
-                target.name,
+                name,
                 attempt,
                 attempts,
                 type(exc).__name__,

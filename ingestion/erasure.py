@@ -54,7 +54,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from ingestion.bronze import BRONZE_TABLES, BronzeTable, ensure_table
+from ingestion.bronze import BRONZE_TABLES, BronzeTable, ensure_table, retrying_conflicts
 from ingestion.errors import LakehouseError
 from ingestion.settings import Settings
 from ingestion.transform import epoch_seconds_to_timestamp
@@ -330,13 +330,23 @@ def delete_and_purge(spark: SparkSession, sql_name: str, doomed: Doomed) -> int:
     key, gone, removed = doomed_rows(spark.read.table(sql_name), doomed)
     if not removed:
         return 0
-    DeltaTable.forName(spark, sql_name).alias("t").merge(
-        gone.alias("d"), " and ".join(f"t.`{c}` <=> d.`{c}`" for c in key)
-    ).whenMatchedDelete().execute()
-    if properties(spark, sql_name).get("delta.enableDeletionVectors") == "true":
-        spark.sql(f"reorg table {sql_name} apply (purge)")
+    on = " and ".join(f"t.`{c}` <=> d.`{c}`" for c in key)
+
+    def delete() -> None:  # idempotent: a retry deletes what is left of them
+        table = DeltaTable.forName(spark, sql_name).alias("t")
+        table.merge(gone.alias("d"), on).whenMatchedDelete().execute()
+
+    retrying_conflicts(sql_name, delete)
+    purge_deletion_vectors(spark, sql_name)
     log.info("%s: %d row(s) removed, deletion vectors purged", sql_name, removed)
     return removed
+
+
+def purge_deletion_vectors(spark: SparkSession, sql_name: str) -> None:
+    """Rewrite the files of ``sql_name`` that deletion vectors mark, so no current file holds a
+    deleted row (a writer committing meanwhile makes it try again)."""
+    if properties(spark, sql_name).get("delta.enableDeletionVectors") == "true":
+        retrying_conflicts(sql_name, lambda: spark.sql(f"reorg table {sql_name} apply (purge)"))
 
 
 # Bookkeeping ------------------------------------------------------------------------------------
@@ -350,13 +360,16 @@ def governance_table(settings: Settings, name: str) -> str:
 def governance(spark: SparkSession, settings: Settings, name: str, schema: T.StructType):
     """The bookkeeping table ``name`` (a DeltaTable), created empty if there is none yet."""
     target = governance_table(settings, name)
-    builder = DeltaTable.createIfNotExists(spark).addColumns(schema)
-    if settings.catalog:
+    if settings.catalog:  # by SQL: the table builder takes no three-part name outside Databricks
+        columns = ", ".join(
+            f"`{f.name}` {f.dataType.simpleString()}{'' if f.nullable else ' not null'}"
+            for f in schema.fields
+        )
         spark.sql(f"create schema if not exists {settings.catalog}.governance")
-        builder.tableName(target).execute()
+        spark.sql(f"create table if not exists {target} ({columns}) using delta")
         return DeltaTable.forName(spark, target)
     path = target[len("delta.`") : -1]
-    builder.location(path).execute()
+    DeltaTable.createIfNotExists(spark).addColumns(schema).location(path).execute()
     return DeltaTable.forPath(spark, path)
 
 
@@ -469,7 +482,7 @@ def forget(spark: SparkSession, settings: Settings, user_id: int, snapshots: lis
         "registration_exports": where(registration_rows_of("registration_exports", user_id)),
     }
     for name, rows in doomed.items():
-        receipt.add_removed(f"bronze.{name}", _remove(spark, settings.bronze_table(name), rows))
+        receipt.add_removed(f"bronze.{name}", remove_from(spark, settings.bronze_table(name), rows))
         save_progress(spark, settings, receipt)
     theirs = where(F.coalesce(F.col("user_id") == F.lit(user_id), F.lit(False)))
     for snapshot in snapshots:
@@ -484,20 +497,25 @@ def forget(spark: SparkSession, settings: Settings, user_id: int, snapshots: lis
     return receipt
 
 
-def _remove(spark: SparkSession, table: BronzeTable, doomed: Doomed) -> int:
+def remove_from(spark: SparkSession, table: BronzeTable, doomed: Doomed) -> int:
+    """Remove the ``doomed`` rows of a bronze table: rewritten by path, deleted in a catalog."""
     ensure_table(spark, table)
     if table.path is not None:
         return rewrite_without(spark, table.path, doomed)
-    append_only = properties(spark, table.sql_name).get("delta.appendOnly") == "true"
+    name = table.sql_name
+    append_only = properties(spark, name).get("delta.appendOnly") == "true"
+
+    def append_only_set(value: str) -> None:
+        statement = f"alter table {name} set tblproperties ('delta.appendOnly' = '{value}')"
+        retrying_conflicts(name, lambda: spark.sql(statement))
+
     if append_only:
-        spark.sql(f"alter table {table.sql_name} set tblproperties ('delta.appendOnly' = 'false')")
+        append_only_set("false")
     try:
-        return delete_and_purge(spark, table.sql_name, doomed)
+        return delete_and_purge(spark, name, doomed)
     finally:
         if append_only:
-            spark.sql(
-                f"alter table {table.sql_name} set tblproperties ('delta.appendOnly' = 'true')"
-            )
+            append_only_set("true")
 
 
 def _suppress(
@@ -674,8 +692,7 @@ def purge_history(spark: SparkSession, settings: Settings) -> int:
     for table in [t for t in bronze if spark.catalog.tableExists(t)] + catalog_tables(
         spark, settings
     ):
-        if properties(spark, table).get("delta.enableDeletionVectors") == "true":
-            spark.sql(f"reorg table {table} apply (purge)")
+        purge_deletion_vectors(spark, table)
         spark.sql(f"vacuum {table} retain {hours:g} hours")
         log.info("%s: files unreferenced for %g hours deleted", table, hours)
     return finish_purged(spark, settings, started)

@@ -92,8 +92,9 @@ def test_crash_after_a_batch_is_written_then_rerun_loses_and_duplicates_nothing(
 @pytest.mark.integration
 def test_with_a_catalog_bronze_tables_are_catalog_tables(spark, home):
     """On Databricks (``--catalog``) the ingester writes <catalog>.bronze.<table> by name; the
-    session catalog stands in for Unity Catalog here."""
-    settings = scenario_settings(home, catalog="spark_catalog")
+    session catalog stands in for Unity Catalog here (the erasure key comes from the secret
+    scope there)."""
+    settings = scenario_settings(home, catalog="spark_catalog", erasure_key="a test key")
     spark.sql("drop schema if exists spark_catalog.bronze cascade")
     try:
         truth = simulate(settings, waves=(1,))
@@ -102,8 +103,10 @@ def test_with_a_catalog_bronze_tables_are_catalog_tables(spark, home):
         tables = {t.tableName for t in spark.sql("show tables in spark_catalog.bronze").collect()}
         assert tables == set(TABLES)
         assert not settings.bronze_dir.exists(), "nothing is written by path"
+        assert not settings.governance_dir.exists(), "the suppression list is a catalog table"
     finally:
-        spark.sql("drop schema if exists spark_catalog.bronze cascade")
+        for schema in ("bronze", "governance"):
+            spark.sql(f"drop schema if exists spark_catalog.{schema} cascade")
 
 
 class Conflicting(BronzeTable):

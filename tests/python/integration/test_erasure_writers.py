@@ -1,0 +1,111 @@
+"""An erasure on catalog tables (the Databricks path, the session catalog standing in for Unity
+Catalog) while the ingester keeps committing to the same table: every file the table references
+exists, every other record is there, none of the user's is."""
+
+from __future__ import annotations
+
+import threading
+import time
+from functools import partial
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from pyspark.sql import functions as F
+
+from ingestion.bronze import ensure_table
+from ingestion.erasure import (
+    among,
+    purge_history,
+    read_suppression_list,
+    remove_from,
+    suppression_list,
+)
+from ingestion.landing import kafka_record_sink
+from ingestion.transform import landing_lines_to_records
+from tests.python.support.scenario import envelope, scenario_settings
+
+T0 = 1_678_450_000  # 2023-03-10 12:06:40 UTC
+GONE, KEPT = 41, 42
+
+
+def workouts(user: int, offsets: range) -> list[str]:
+    """Workout events of ``user`` at ``offsets`` of the workout topic (each names the user)."""
+    return [
+        envelope(
+            "workout",
+            offset,
+            str(user),
+            {
+                "user_id": user,
+                "workout_id": offset,
+                "session_id": 1,
+                "action": "start",
+                "timestamp": T0 + offset,
+            },
+            kafka_time=T0 + offset,
+        )
+        for offset in offsets
+    ]
+
+
+def batch(spark, lines: list[str]):
+    """The records of landing lines, as the landing stream hands a micro-batch to its sink."""
+    frame = spark.createDataFrame(
+        [(line, "writer.jsonl") for line in lines], "value string, source_file string"
+    )
+    return landing_lines_to_records(frame)
+
+
+@pytest.mark.integration
+def test_an_erasure_beside_a_committing_ingester_loses_no_file_and_no_other_record(catalog, home):
+    spark = catalog
+    settings = scenario_settings(home, catalog="spark_catalog", erasure_key="a test key")
+    table = settings.bronze_table("kafka_records")
+    try:
+        ensure_table(spark, table)
+        suppression_list(spark, settings)  # created empty, as the ingester does at its start
+        sink = kafka_record_sink(table, partial(read_suppression_list, spark, settings))
+        sink(batch(spark, workouts(GONE, range(0, 30)) + workouts(KEPT, range(30, 60))), 0)
+        theirs = table.read(spark).where(F.col("offset") < 30).select("record_id")
+        theirs = theirs.localCheckpoint(eager=True)
+
+        commits: list[float] = []  # when each of the ingester's batches committed
+        failures: list[BaseException] = []
+        stop = threading.Event()
+
+        def ingest() -> None:
+            try:
+                while not stop.is_set():
+                    first = 60 + 10 * len(commits)
+                    sink(batch(spark, workouts(KEPT, range(first, first + 10))), len(commits) + 1)
+                    commits.append(time.monotonic())
+            except BaseException as failure:  # noqa: BLE001 (reported by the test, below)
+                failures.append(failure)
+
+        writer = threading.Thread(target=ingest)
+        writer.start()
+        try:
+            while not commits and not failures:  # the ingester commits before the erasure
+                time.sleep(0.1)
+            started = time.monotonic()
+            removed = remove_from(spark, table, among(theirs))
+            purge_history(spark, settings)
+            ended = time.monotonic()
+        finally:
+            stop.set()
+            writer.join()
+
+        assert failures == [], "the ingester failed beside the erasure"
+        assert removed == 30
+        assert any(started < at < ended for at in commits), "the ingester committed meanwhile"
+        current = spark.read.table(table.sql_name)
+        files = [Path(urlparse(f).path) for f in current.inputFiles()]
+        assert files and [f for f in files if not f.exists()] == []
+        # every other record: KEPT's first 30, then each batch the ingester committed
+        assert sorted(r.offset for r in current.collect()) == list(
+            range(30, 60 + 10 * len(commits))
+        )
+    finally:
+        for schema in ("bronze", "governance"):
+            spark.sql(f"drop schema if exists spark_catalog.{schema} cascade")
