@@ -28,11 +28,10 @@ from tests.python.support.servers import PostgresServer  # noqa: E402
 LANES = {
     "integration/test_streaming.py": "world-lane-1",
     "integration/test_corpus.py": "world-lane-1",
-    "integration/test_erasure.py": "world-lane-1",
+    "integration/test_kafka.py": "world-lane-1",
     "integration/test_pipeline.py": "world-lane-2",
-    "integration/test_cluster.py": "world-lane-2",
+    "integration/test_erasure.py": "world-lane-2",
     "integration/test_query_any_time.py": "world-lane-2",
-    "integration/test_kafka.py": "world-lane-2",
 }
 
 

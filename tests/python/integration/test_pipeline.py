@@ -45,11 +45,11 @@ CONFIG = SimulationConfig(
     resting_interval_s=1800,
 )
 BUILD = ["build", "--vars", json.dumps({"as_of_date": AS_OF.isoformat()})]
-#: Each wave's build: the first runs every unit and data test; the second builds the models and
-#: the snapshot (its tables are held to the oracle's); the third runs the data tests again, on
-#: the tables the incremental runs built.
+#: Each wave's build: the first runs every unit test (their inputs are fixed: once is enough);
+#: the second builds the models and the snapshot (its tables are held to the oracle's); the third
+#: runs every data test, on the tables the incremental runs built.
 BUILDS = {
-    1: BUILD,
+    1: [*BUILD, "--exclude", "test_type:data"],
     2: [*BUILD, "--exclude", "test_type:unit", "test_type:data"],
     3: [*BUILD, "--exclude", "test_type:unit"],
 }

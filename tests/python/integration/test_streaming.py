@@ -83,7 +83,7 @@ class Ingester:
             "LAKEHOUSE_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
             "LAKEHOUSE_REGISTRATIONS_URL": settings.registrations_db_url,
             "LAKEHOUSE_TRIGGER_INTERVAL": "5 seconds",
-            "LAKEHOUSE_MAX_OFFSETS_PER_TRIGGER": "150",
+            "LAKEHOUSE_MAX_OFFSETS_PER_TRIGGER": "1000",
             "LAKEHOUSE_SHUFFLE_PARTITIONS": "2",
             "LAKEHOUSE_DRIVER_MEMORY": "1g",
             "LAKEHOUSE_REGISTRATIONS_POLL_SECONDS": "10",
@@ -126,7 +126,8 @@ def wait_for(condition: Callable[[], bool], what: str, ingester: Ingester, timeo
         if condition():
             return
         assert ingester.alive(), f"the ingester exited: {ingester.logged()[-2000:]}"
-        time.sleep(2)
+        # a condition may read bronze: polled every few seconds, not to slow down the ingester
+        time.sleep(5)
     raise AssertionError(f"timed out waiting for {what}; ingester log: {ingester.logged()[-2000:]}")
 
 
