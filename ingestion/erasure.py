@@ -382,19 +382,37 @@ def _insert_absent(table: DeltaTable, rows: DataFrame, key: list[str]) -> None:
 
 def suppression_list(spark: SparkSession, settings: Settings) -> Suppression:
     """The suppression list (SUPPRESSED_SCHEMA), created empty if there is none yet."""
+    return suppression_reader(spark, settings)()
+
+
+def suppression_reader(spark: SparkSession, settings: Settings) -> Callable[[], Suppression]:
+    """A function giving the suppression list as it is now, for a stream to call at every batch
+    (a Delta read pins the version it starts from). The list is created empty if there is none
+    yet, and the key is read once, here, not at every batch."""
     governance(spark, settings, SUPPRESSED, SUPPRESSED_SCHEMA)
-    return read_suppression_list(spark, settings)
+    key = erasure_key(settings)
+    return lambda: Suppression(_suppressed_subjects(spark, settings), key)
 
 
-def read_suppression_list(spark: SparkSession, settings: Settings) -> Suppression:
-    """The suppression list as it is now (a Delta read pins the version it starts from, so a
-    stream reads it again at every batch)."""
+def erased_so_far(spark: SparkSession, settings: Settings) -> Suppression:
+    """The suppression list for a command that only reads: empty when no one was ever erased
+    (no list yet), creating neither the list nor the key."""
+    target = governance_table(settings, SUPPRESSED)
+    exists = (
+        spark.catalog.tableExists(target)
+        if settings.catalog
+        else DeltaTable.isDeltaTable(spark, target[len("delta.`") : -1])
+    )
+    if not exists:
+        return Suppression(spark.createDataFrame([], SUPPRESSED_SCHEMA), b"")
+    return Suppression(_suppressed_subjects(spark, settings), erasure_key(settings))
+
+
+def _suppressed_subjects(spark: SparkSession, settings: Settings) -> DataFrame:
     target = governance_table(settings, SUPPRESSED)
     if settings.catalog:
-        subjects = spark.read.table(target)
-    else:
-        subjects = spark.read.format("delta").load(target[len("delta.`") : -1])
-    return Suppression(subjects, erasure_key(settings))
+        return spark.read.table(target)
+    return spark.read.format("delta").load(target[len("delta.`") : -1])
 
 
 def without_suppressed(records: DataFrame, suppressed: Suppression, user_id: Column) -> DataFrame:

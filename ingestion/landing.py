@@ -11,7 +11,6 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
@@ -27,8 +26,8 @@ from ingestion.bronze import (
     is_empty,
 )
 from ingestion.erasure import (
-    read_suppression_list,
     suppression_list,
+    suppression_reader,
     without_suppressed,
     without_suppressed_records,
 )
@@ -113,8 +112,7 @@ def kafka_record_sink(target: BronzeTable, suppressed: Callable[[], DataFrame]):
 
 def landing_kafka_stream(spark: SparkSession, settings: Settings) -> Stream:
     """Kafka-envelope JSON-lines files of ``<landing>/kafka`` into ``bronze.kafka_records``."""
-    suppression_list(spark, settings)  # created empty before the first erasure
-    suppressed = partial(read_suppression_list, spark, settings)
+    suppressed = suppression_reader(spark, settings)
     folder = settings.landing / "kafka"
     folder.mkdir(parents=True, exist_ok=True)
     lines = (
@@ -135,8 +133,7 @@ def landing_kafka_stream(spark: SparkSession, settings: Settings) -> Stream:
 
 def broker_kafka_stream(spark: SparkSession, settings: Settings) -> Stream:
     """Topics of the Kafka broker into ``bronze.kafka_records``."""
-    suppression_list(spark, settings)  # created empty before the first erasure
-    suppressed = partial(read_suppression_list, spark, settings)
+    suppressed = suppression_reader(spark, settings)
     rows = (
         spark.readStream.format("kafka")
         .option("kafka.bootstrap.servers", settings.kafka_bootstrap_servers)

@@ -17,7 +17,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from ingestion import landing
-from ingestion.erasure import Suppression, subject_column, suppression_list
+from ingestion.erasure import Suppression, erased_so_far, subject_column
 from ingestion.settings import Settings
 from ingestion.status import watermark_offsets
 from ingestion.transform import landing_lines_to_records, number_repeated_lines
@@ -151,7 +151,7 @@ def reconcile_topics(
 def audit(spark: SparkSession, settings: Settings, *, kafka: bool) -> dict:
     """The ledger per day, source and topic, and the reconciliation with the sources."""
     bronze = spark.table("bronze.kafka_records")
-    suppressed = suppression_list(spark, settings)
+    suppressed = erased_so_far(spark, settings)
     log.info("Reconciling %s with bronze", settings.landing / "kafka")
     files = reconcile_landing(spark, settings, bronze, suppressed)
     report = {"ledger": ledger(spark), "landing": {**asdict(files), "missing": files.missing}}

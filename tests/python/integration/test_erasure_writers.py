@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import threading
 import time
-from functools import partial
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -17,9 +16,8 @@ from ingestion.bronze import ensure_table
 from ingestion.erasure import (
     among,
     purge_history,
-    read_suppression_list,
     remove_from,
-    suppression_list,
+    suppression_reader,
 )
 from ingestion.landing import kafka_record_sink
 from ingestion.transform import landing_lines_to_records
@@ -64,8 +62,7 @@ def test_an_erasure_beside_a_committing_ingester_loses_no_file_and_no_other_reco
     table = settings.bronze_table("kafka_records")
     try:
         ensure_table(spark, table)
-        suppression_list(spark, settings)  # created empty, as the ingester does at its start
-        sink = kafka_record_sink(table, partial(read_suppression_list, spark, settings))
+        sink = kafka_record_sink(table, suppression_reader(spark, settings))
         sink(batch(spark, workouts(GONE, range(0, 30)) + workouts(KEPT, range(30, 60))), 0)
         theirs = table.read(spark).where(F.col("offset") < 30).select("record_id")
         theirs = theirs.localCheckpoint(eager=True)

@@ -15,9 +15,11 @@ from pyspark.sql import functions as F
 from ingestion.erasure import (
     KEY_FILE,
     RECEIPTS,
+    SUPPRESSED,
     SUPPRESSED_SCHEMA,
     UNDER_WAY,
     Suppression,
+    erased_so_far,
     erasure_key,
     finish,
     finish_purged,
@@ -25,6 +27,7 @@ from ingestion.erasure import (
     save_progress,
     subject_column,
     subject_of,
+    suppression_reader,
     under_way,
     without_suppressed_records,
 )
@@ -74,6 +77,28 @@ def test_the_local_key_is_made_once_readable_by_its_owner_only(tmp_path):
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert erasure_key(settings) == key, "the same key on every use"
     assert sorted(p.name for p in path.parent.iterdir()) == [KEY_FILE], "no draft left"
+
+
+def test_a_reading_command_finds_no_one_erased_and_creates_neither_list_nor_key(
+    spark, tmp_path, monkeypatch
+):
+    settings = load_settings(env="test", home=tmp_path)
+    nobody = erased_so_far(spark, settings)
+    assert nobody.subjects.collect() == []
+    assert not settings.governance_dir.exists(), "a read-only command wrote"
+
+    # the ingester's reader creates both; it reads the key once, and the list at every call
+    reader = suppression_reader(spark, settings)
+    key = erasure_key(settings)
+    monkeypatch.setattr(
+        "ingestion.erasure.erasure_key", lambda _: pytest.fail("the key read again")
+    )
+    subject = subject_of(7, key)
+    erased_at = datetime(2026, 1, 2)
+    row = spark.createDataFrame([(subject, "user", None, None, erased_at)], SUPPRESSED_SCHEMA)
+    row.write.format("delta").mode("append").save(str(settings.governance_dir / SUPPRESSED))
+    now = reader()
+    assert (now.key, [r.subject for r in now.subjects.collect()]) == (key, [subject])
 
 
 def test_databricks_without_a_key_stops_with_where_to_put_one(tmp_path):
