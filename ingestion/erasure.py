@@ -368,7 +368,7 @@ def governance(spark: SparkSession, settings: Settings, name: str, schema: T.Str
         spark.sql(f"create schema if not exists {settings.catalog}.governance")
         spark.sql(f"create table if not exists {target} ({columns}) using delta")
         return DeltaTable.forName(spark, target)
-    path = target[len("delta.`") : -1]
+    path = str(settings.governance_dir / name)
     DeltaTable.createIfNotExists(spark).addColumns(schema).location(path).execute()
     return DeltaTable.forPath(spark, path)
 
@@ -401,7 +401,7 @@ def erased_so_far(spark: SparkSession, settings: Settings) -> Suppression:
     exists = (
         spark.catalog.tableExists(target)
         if settings.catalog
-        else DeltaTable.isDeltaTable(spark, target[len("delta.`") : -1])
+        else DeltaTable.isDeltaTable(spark, str(settings.governance_dir / SUPPRESSED))
     )
     if not exists:
         return Suppression(spark.createDataFrame([], SUPPRESSED_SCHEMA), b"")
@@ -412,7 +412,7 @@ def _suppressed_subjects(spark: SparkSession, settings: Settings) -> DataFrame:
     target = governance_table(settings, SUPPRESSED)
     if settings.catalog:
         return spark.read.table(target)
-    return spark.read.format("delta").load(target[len("delta.`") : -1])
+    return spark.read.format("delta").load(str(settings.governance_dir / SUPPRESSED))
 
 
 def without_suppressed(records: DataFrame, suppressed: Suppression, user_id: Column) -> DataFrame:

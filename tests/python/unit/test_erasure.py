@@ -89,7 +89,7 @@ def test_a_reading_command_finds_no_one_erased_and_creates_neither_list_nor_key(
 
     # the ingester's reader creates both; it reads the key once, and the list at every call
     reader = suppression_reader(spark, settings)
-    key = erasure_key(settings)
+    key = (settings.governance_dir / KEY_FILE).read_bytes().strip()
     monkeypatch.setattr(
         "ingestion.erasure.erasure_key", lambda _: pytest.fail("the key read again")
     )
