@@ -24,6 +24,14 @@ the vacuum that keeps the retention protecting concurrent writers
 
 The user's id is kept hashed on a suppression list, which the ingester consults so that records
 the sources still retain (Kafka, landing files, the registration table) are not ingested again.
+A device or MAC address is listed with the user's registration of it; the interval it was theirs
+is decided, whenever a record arrives, as [rule 5](docs/contract.md#rule-5) decides it from the
+registrations silver holds then (``user_intervals``): a registration to someone else, even one
+arriving late, ends it. A record in the part of an interval that a registration still to come
+can give to someone else (after the user's last registration, or before a first one) is held
+back (``governance.held_back``), not dropped: it lands once a registration decides it is not
+theirs, and is erased when one decides it is, or when it has waited ``erasure_hold_days``.
+
 An erasure is a row of ``governance.erasures_under_way`` from its first step until no file holds
 the user; each step can run again, and the receipt (counts per table, when the user left every
 table, when the last file holding them was deleted; no personal data) is written last, to
@@ -57,7 +65,7 @@ from pyspark.sql import types as T
 from ingestion.bronze import BRONZE_TABLES, BronzeTable, ensure_table, retrying_conflicts
 from ingestion.errors import LakehouseError
 from ingestion.settings import Settings
-from ingestion.transform import epoch_seconds_to_timestamp
+from ingestion.transform import KAFKA_RECORDS_SCHEMA, epoch_seconds_to_timestamp
 
 log = logging.getLogger(__name__)
 
@@ -65,17 +73,29 @@ log = logging.getLogger(__name__)
 SUPPRESSED = "erased_subjects"
 UNDER_WAY = "erasures_under_way"
 RECEIPTS = "erasure_receipts"
-#: One row per erased user, per device and MAC address while it was theirs, and per bronze
-#: record erased (a source may deliver it again: the same record, the same id) with its Kafka
+HELD_BACK = "held_back"
+#: One row per erased user, per registration of theirs of a device and of its MAC address, and
+#: per record erased (a source may deliver it again: the same record, the same id) with its Kafka
 #: coordinates (``offset``: topic/partition/offset, for the audit): the identifier hashed
-#: (``subject``), its kind, and for a device or MAC address the interval it was theirs.
+#: (``subject``), its kind, and for a device or MAC address when the user registered it.
 SUPPRESSED_SCHEMA = T.StructType(
     [
         T.StructField("subject", T.StringType(), nullable=False),
         T.StructField("kind", T.StringType(), nullable=False),
         T.StructField("held_from", T.TimestampType()),
-        T.StructField("held_to", T.TimestampType()),
         T.StructField("erased_at", T.TimestampType(), nullable=False),
+    ]
+)
+#: A Kafka record held back, and since when.
+HELD_BACK_SCHEMA = T.StructType(
+    [*KAFKA_RECORDS_SCHEMA.fields, T.StructField("held_at", T.TimestampType(), nullable=False)]
+)
+#: The registrations [rule 5](docs/contract.md#rule-5) decides by (``silver.users``' columns).
+REGISTERED_SCHEMA = T.StructType(
+    [
+        T.StructField("device_id", T.LongType()),
+        T.StructField("mac_address", T.StringType()),
+        T.StructField("registered_at", T.TimestampType()),
     ]
 )
 COUNTS = T.MapType(T.StringType(), T.LongType())
@@ -161,10 +181,12 @@ def subject_column(value: Column, key: bytes, kind: str = "user") -> Column:
 
 @dataclass(frozen=True)
 class Suppression:
-    """The suppression list as it is now, and the key its identifiers are hashed with."""
+    """The suppression list as it is now, the key its identifiers are hashed with, and the
+    registrations silver holds now (``REGISTERED_SCHEMA``; none: the list has no device)."""
 
     subjects: DataFrame
     key: bytes
+    registrations: DataFrame | None = None
 
 
 def _json_integer(path: str) -> Column:
@@ -230,18 +252,18 @@ def owned_records(spark: SparkSession, settings: Settings, user_id: int) -> Data
     )
 
 
-def held_intervals(spark: SparkSession, settings: Settings, user_id: int) -> list[tuple]:
-    """The user's devices and MAC addresses with the interval each was theirs, as
-    silver.device_assignments states [rule 5](docs/contract.md#rule-5): (kind, value, from, to),
-    a null end open."""
+def held_registrations(spark: SparkSession, settings: Settings, user_id: int) -> list[tuple]:
+    """The user's registrations of devices and MAC addresses that
+    [rule 5](docs/contract.md#rule-5) counts, as silver.device_assignments holds them: (kind,
+    value, registered_at)."""
     assignments = spark.table(built_relation(settings, "device_assignments")).where(
         F.col("user_id") == F.lit(user_id)
     )
     found = set()
     for row in assignments.collect():
-        found.add(("device", row["device_id"], row["device_valid_from"], row["device_valid_to"]))
+        found.add(("device", row["device_id"], row["registered_at"]))
         if row["mac_address"] is not None:
-            found.add(("mac", row["mac_address"], row["mac_valid_from"], row["mac_valid_to"]))
+            found.add(("mac", row["mac_address"], row["registered_at"]))
     return sorted(found, key=repr)
 
 
@@ -387,32 +409,60 @@ def suppression_list(spark: SparkSession, settings: Settings) -> Suppression:
 
 def suppression_reader(spark: SparkSession, settings: Settings) -> Callable[[], Suppression]:
     """A function giving the suppression list as it is now, for a stream to call at every batch
-    (a Delta read pins the version it starts from). The list is created empty if there is none
-    yet, and the key is read once, here, not at every batch."""
+    (a Delta read pins the version it starts from), with the registrations silver holds now
+    when the list has a device. The list is created empty if there is none yet, and the key is
+    read once, here, not at every batch."""
     governance(spark, settings, SUPPRESSED, SUPPRESSED_SCHEMA)
     key = erasure_key(settings)
-    return lambda: Suppression(_suppressed_subjects(spark, settings), key)
+
+    def now() -> Suppression:
+        subjects = _governance_read(spark, settings, SUPPRESSED)
+        devices = not subjects.where(F.col("kind").isin("device", "mac")).isEmpty()
+        registrations = registrations_now(spark, settings) if devices else None
+        return Suppression(subjects, key, registrations)
+
+    return now
+
+
+def registrations_now(spark: SparkSession, settings: Settings) -> DataFrame:
+    """The registrations [rule 5](docs/contract.md#rule-5) decides by, as silver holds them
+    now: ``silver.users`` (on the embedded default at its folder under the environment's
+    warehouse, as the ingester's session, which has no metastore, finds it; else by name); none
+    before the first build."""
+    path = str(settings.warehouse_dir / "silver.db" / "users")
+    name = built_relation(settings, "users")
+    if not settings.catalog and DeltaTable.isDeltaTable(spark, path):
+        found = spark.read.format("delta").load(path)
+    elif spark.catalog.tableExists(name):
+        found = spark.read.table(name)
+    else:
+        return spark.createDataFrame([], REGISTERED_SCHEMA)
+    return found.select(*REGISTERED_SCHEMA.names)
 
 
 def erased_so_far(spark: SparkSession, settings: Settings) -> Suppression:
     """The suppression list for a command that only reads: empty when no one was ever erased
     (no list yet), creating neither the list nor the key."""
-    target = governance_table(settings, SUPPRESSED)
-    exists = (
-        spark.catalog.tableExists(target)
-        if settings.catalog
-        else DeltaTable.isDeltaTable(spark, str(settings.governance_dir / SUPPRESSED))
-    )
-    if not exists:
+    listed = _governance_read(spark, settings, SUPPRESSED)
+    if listed is None:
         return Suppression(spark.createDataFrame([], SUPPRESSED_SCHEMA), b"")
-    return Suppression(_suppressed_subjects(spark, settings), erasure_key(settings))
+    return Suppression(listed, erasure_key(settings))
 
 
-def _suppressed_subjects(spark: SparkSession, settings: Settings) -> DataFrame:
-    target = governance_table(settings, SUPPRESSED)
+def held_back_so_far(spark: SparkSession, settings: Settings) -> DataFrame:
+    """The records held back (HELD_BACK_SCHEMA), for a command that only reads: none when
+    nothing ever was."""
+    held = _governance_read(spark, settings, HELD_BACK)
+    return spark.createDataFrame([], HELD_BACK_SCHEMA) if held is None else held
+
+
+def _governance_read(spark: SparkSession, settings: Settings, name: str) -> DataFrame | None:
+    """A bookkeeping table as it is now, or None when it was never created."""
     if settings.catalog:
-        return spark.read.table(target)
-    return spark.read.format("delta").load(str(settings.governance_dir / SUPPRESSED))
+        target = governance_table(settings, name)
+        return spark.read.table(target) if spark.catalog.tableExists(target) else None
+    path = str(settings.governance_dir / name)
+    return spark.read.format("delta").load(path) if DeltaTable.isDeltaTable(spark, path) else None
 
 
 def without_suppressed(records: DataFrame, suppressed: Suppression, user_id: Column) -> DataFrame:
@@ -423,31 +473,171 @@ def without_suppressed(records: DataFrame, suppressed: Suppression, user_id: Col
     return marked.join(F.broadcast(users), "_subject", "left_anti").drop("_subject")
 
 
-def without_suppressed_records(records: DataFrame, suppressed: Suppression) -> DataFrame:
-    """Kafka records less the erased users': the records erased before (by id), those naming a
-    suppressed user, and readings and gym visits of a suppressed device or MAC address in the
-    interval it was the user's."""
-    subjects, key = suppressed.subjects, suppressed.key
-    erased = subjects.where(F.col("kind") == "record").select(F.col("subject").alias("_record"))
+#: A Kafka record's verdict: an erased user's, or held back until a registration decides whose.
+ERASED, HELD = "erased", "held"
+
+
+def user_intervals(suppressed: Suppression) -> DataFrame:
+    """Each listed registration of a device or MAC address with the interval it made them the
+    erased user's, as [rule 5](docs/contract.md#rule-5) decides it from the registrations silver
+    holds now: from the registration (``starts``; null, from before it, when no one registered
+    them earlier: the first registrant's) to the next registration (``ends``; null while there
+    is none). Columns ``kind``, ``subject``, ``held_from``, ``starts``, ``ends``."""
+    key = suppressed.key
+    listed = suppressed.subjects.where(F.col("kind").isin("device", "mac"))
+    registrations = suppressed.registrations
+    if registrations is None:
+        registrations = listed.sparkSession.createDataFrame([], REGISTERED_SCHEMA)
+    registered = registrations.select(
+        F.lit("device").alias("kind"),
+        subject_column(F.col("device_id"), key, "device").alias("subject"),
+        "registered_at",
+    ).unionByName(
+        registrations.where(F.col("mac_address").isNotNull()).select(
+            F.lit("mac").alias("kind"),
+            subject_column(F.col("mac_address"), key, "mac").alias("subject"),
+            "registered_at",
+        )
+    )
+    at, since = F.col("registered_at"), F.col("held_from")
+    return (
+        listed.select("kind", "subject", "held_from")
+        .join(registered, ["kind", "subject"], "left")
+        .groupBy("kind", "subject", "held_from")
+        .agg(F.max(at < since).alias("earlier"), F.min(F.when(at > since, at)).alias("ends"))
+        .select(
+            "kind", "subject", "held_from", F.when(F.col("earlier"), since).alias("starts"), "ends"
+        )
+    )
+
+
+def judged(records: DataFrame, suppressed: Suppression, expiry: datetime) -> DataFrame:
+    """Kafka records (with ``held_at``: since when each was held back, null for a new one) and
+    their ``verdict``: ``erased`` for an erased user's (on the list by id, naming a listed user,
+    or a reading or gym visit of a listed device or MAC address within its interval, or with no
+    readable time), ``held`` for one in the part of an interval a registration still to come can
+    give to someone else (after the user's last registration, before a first one), unless held
+    since before ``expiry`` (then erased); null for every other record."""
+    key, listed = suppressed.key, suppressed.subjects
+    if "held_at" not in records.columns:
+        records = records.withColumn("held_at", F.lit(None).cast("timestamp"))
+
+    def listed_as(kind: str, flag: str) -> DataFrame:
+        subjects = listed.where(F.col("kind") == kind).select("subject").distinct()
+        return F.broadcast(
+            subjects.select(F.col("subject").alias(f"_{kind}"), F.lit(True).alias(flag))
+        )
+
     marked = (
-        without_suppressed(records, suppressed, record_user())
+        records.withColumn("_user", subject_column(record_user(), key))
         .withColumn("_record", subject_column(F.col("record_id"), key, "record"))
-        .join(erased, "_record", "left_anti")
-        .withColumn("_device", subject_column(record_device(), key, "device"))
-        .withColumn("_mac", subject_column(record_mac(), key, "mac"))
-        .withColumn("_at", F.coalesce(record_time("$.time"), record_time("$.login")))
+        .join(listed_as("user", "_named"), "_user", "left")
+        .join(listed_as("record", "_listed"), "_record", "left")
     )
-    held = subjects.where(F.col("kind").isin("device", "mac")).alias("s")
-    within = (F.col("s.held_from").isNull() | (F.col("_at") >= F.col("s.held_from"))) & (
-        F.col("s.held_to").isNull() | (F.col("_at") < F.col("s.held_to"))
-    )
+    at = F.col("_at")
     theirs = (
         ((F.col("s.kind") == "device") & (F.col("s.subject") == F.col("_device")))
         | ((F.col("s.kind") == "mac") & (F.col("s.subject") == F.col("_mac")))
-    ) & within
-    return marked.join(F.broadcast(held), theirs, "left_anti").drop(
-        "_record", "_device", "_mac", "_at"
+    ) & (
+        at.isNull()
+        | (
+            (F.col("s.starts").isNull() | (at >= F.col("s.starts")))
+            & (F.col("s.ends").isNull() | (at < F.col("s.ends")))
+        )
     )
+    undecided = at.isNotNull() & (
+        F.col("s.ends").isNull() | (F.col("s.starts").isNull() & (at < F.col("s.held_from")))
+    )
+    if suppressed.registrations is None:  # no device listed: nothing to match
+        marked = marked.withColumn("_undecided", F.lit(None).cast("boolean"))
+    else:
+        matched = (
+            records.select(
+                "record_id",
+                subject_column(record_device(), key, "device").alias("_device"),
+                subject_column(record_mac(), key, "mac").alias("_mac"),
+                F.coalesce(record_time("$.time"), record_time("$.login")).alias("_at"),
+            )
+            .join(F.broadcast(user_intervals(suppressed).alias("s")), theirs)
+            .groupBy("record_id")
+            .agg(F.min(undecided).alias("_undecided"))  # one decided interval decides
+        )
+        marked = marked.join(matched, "record_id", "left")
+    undecided_now = F.col("_undecided")
+    verdict = (
+        F.when(F.col("_named") | F.col("_listed") | ~undecided_now, F.lit(ERASED))
+        .when(undecided_now & (F.col("held_at") < F.lit(expiry)), F.lit(ERASED))
+        .when(undecided_now, F.lit(HELD))
+    )
+    return marked.withColumn("verdict", verdict).drop(
+        "_user", "_record", "_named", "_listed", "_undecided"
+    )
+
+
+def record_subjects(records: DataFrame, key: bytes, at: datetime) -> DataFrame:
+    """Suppression list rows for Kafka records: each by its id, and by its coordinates (its id
+    less the content hash; a landing line that is not a Kafka record has none), which let the
+    audit tell an erased offset at the broker from a lost one."""
+    coordinates = F.regexp_extract("record_id", r"^([^/]+/-?\d+/-?\d+)/[^/]+$", 1)
+    by_id = [
+        records.where(value != "").select(
+            subject_column(value, key, kind).alias("subject"),
+            F.lit(kind).alias("kind"),
+            F.lit(None).cast("timestamp").alias("held_from"),
+            F.lit(at).alias("erased_at"),
+        )
+        for kind, value in (("record", F.col("record_id")), ("offset", coordinates))
+    ]
+    return functools.reduce(DataFrame.unionByName, by_id)
+
+
+def settle(
+    spark: SparkSession,
+    settings: Settings,
+    records: DataFrame,
+    suppressed: Suppression,
+    land: Callable[[DataFrame], None],
+) -> None:
+    """Land a batch of Kafka records through ``land``, less the erased users' (``judged``).
+    When the list has a device, the records held back before are judged again with the batch:
+    a registration built since may have decided them. The erased users' records go onto the
+    list (by id and coordinates: a source delivering them again is left out, and the audit
+    tells them from lost ones); the undecided ones are held back (``governance.held_back``);
+    the ones decided leave the hold after they landed or were listed, so a crash in between
+    loses none."""
+    now = datetime.now(UTC)
+    expiry = _naive(now - timedelta(days=settings.erasure_hold_days))
+    hold = None
+    if suppressed.registrations is not None:
+        hold = governance(spark, settings, HELD_BACK, HELD_BACK_SCHEMA)
+        new = records.withColumn("held_at", F.lit(None).cast("timestamp"))
+        records = hold.toDF().unionByName(new).dropDuplicates(["record_id"])
+    verdicts = judged(records, suppressed, expiry).persist()
+    try:
+        erased = verdicts.where(F.col("verdict") == ERASED)
+        if not erased.isEmpty():
+            listed = governance(spark, settings, SUPPRESSED, SUPPRESSED_SCHEMA)
+            by_id = record_subjects(erased, suppressed.key, _naive(now))
+            retrying_conflicts(  # two streams may list at once; each write is idempotent
+                SUPPRESSED, lambda: _insert_absent(listed, by_id, ["subject", "kind", "held_from"])
+            )
+        if hold is not None:
+            held = verdicts.where(F.col("verdict") == HELD)
+            held = held.withColumn("held_at", F.coalesce("held_at", F.lit(_naive(now))))
+            held = held.select(*HELD_BACK_SCHEMA.names)
+            retrying_conflicts(HELD_BACK, lambda: _insert_absent(hold, held, ["record_id"]))
+        land(verdicts.where(F.col("verdict").isNull()).select(*KAFKA_RECORDS_SCHEMA.names))
+        if hold is not None:
+            decided = verdicts.where(
+                F.col("held_at").isNotNull() & ~F.coalesce(F.col("verdict") == HELD, F.lit(False))
+            )
+            on = "t.record_id = d.record_id"
+            retrying_conflicts(
+                HELD_BACK,
+                lambda: hold.alias("t").merge(decided.alias("d"), on).whenMatchedDelete().execute(),
+            )
+    finally:
+        verdicts.unpersist()
 
 
 # Landing files ----------------------------------------------------------------------------------
@@ -493,7 +683,7 @@ def forget(spark: SparkSession, settings: Settings, user_id: int, snapshots: lis
     # first: a batch landing meanwhile is filtered already
     kafka = settings.bronze_table("kafka_records").read(spark).select("record_id")
     erased = records.join(kafka, "record_id", "left_semi")
-    _suppress(spark, settings, receipt, held_intervals(spark, settings, user_id), erased)
+    _suppress(spark, settings, receipt, held_registrations(spark, settings, user_id), erased)
     doomed = {
         "kafka_records": among(records),
         "registrations": where(registration_rows_of("registrations", user_id)),
@@ -543,32 +733,19 @@ def _suppress(
     held: list[tuple],
     records: DataFrame,
 ) -> None:
-    """The user, their devices and MAC addresses (while theirs) and their records (by id) on
-    the suppression list."""
+    """The user, their registrations of devices and MAC addresses and their records (by id)
+    on the suppression list."""
     key = suppression_list(spark, settings).key
-    rows = [(receipt.subject, "user", None, None, receipt.erased_at)]
+    rows = [(receipt.subject, "user", None, receipt.erased_at)]
     rows += [
-        (subject_of(value, key, kind), kind, start, end, receipt.erased_at)
-        for kind, value, start, end in held
+        (subject_of(value, key, kind), kind, registered_at, receipt.erased_at)
+        for kind, value, registered_at in held
     ]
-    # a Kafka record's coordinates (its id less the content hash; a landing line that is not a
-    # Kafka record has none) let the audit tell an erased offset at the broker from a lost one
-    coordinates = F.regexp_extract("record_id", r"^([^/]+/-?\d+/-?\d+)/[^/]+$", 1)
-    by_id = [
-        records.where(value != "").select(
-            subject_column(value, key, kind).alias("subject"),
-            F.lit(kind).alias("kind"),
-            F.lit(None).cast("timestamp").alias("held_from"),
-            F.lit(None).cast("timestamp").alias("held_to"),
-            F.lit(receipt.erased_at).alias("erased_at"),
-        )
-        for kind, value in (("record", F.col("record_id")), ("offset", coordinates))
-    ]
-    subjects = functools.reduce(
-        DataFrame.unionByName, by_id, spark.createDataFrame(rows, SUPPRESSED_SCHEMA)
+    subjects = spark.createDataFrame(rows, SUPPRESSED_SCHEMA).unionByName(
+        record_subjects(records, key, receipt.erased_at)
     )
     listed = governance(spark, settings, SUPPRESSED, SUPPRESSED_SCHEMA)
-    _insert_absent(listed, subjects, ["subject", "kind", "held_from", "held_to"])
+    _insert_absent(listed, subjects, ["subject", "kind", "held_from"])
 
 
 # An erasure under way, then its receipt ----------------------------------------------------------
@@ -700,13 +877,14 @@ def catalog_snapshots(spark: SparkSession, settings: Settings) -> list[str]:
 
 
 def purge_history(spark: SparkSession, settings: Settings) -> int:
-    """Purge deletion vectors and vacuum every table of bronze, silver and gold, keeping the
-    files of the last ``erasure_file_retention_hours`` (a concurrent writer's files, written but
-    not committed yet, are younger than that); then write the receipt of each erasure whose
-    files this deleted. Returns how many it completed."""
+    """Purge deletion vectors and vacuum every table of bronze, silver and gold, and the records
+    held back, keeping the files of the last ``erasure_file_retention_hours`` (a concurrent
+    writer's files, written but not committed yet, are younger than that); then write the
+    receipt of each erasure whose files this deleted. Returns how many it completed."""
     started = datetime.now(UTC)
     hours = settings.erasure_file_retention_hours
     bronze = [settings.bronze_table(name).sql_name for name in BRONZE_TABLES]
+    bronze.append(governance_table(settings, HELD_BACK))  # records erased after being held
     for table in [t for t in bronze if spark.catalog.tableExists(t)] + catalog_tables(
         spark, settings
     ):

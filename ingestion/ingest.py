@@ -114,7 +114,8 @@ def report_unmatched_files(settings: Settings) -> list[str]:
 
 
 def ingest_once(spark: SparkSession, settings: Settings, *, kafka: bool = False) -> IngestReport:
-    """Drain everything available now into bronze, one stream after the other, then return.
+    """Drain everything available now into bronze, one stream after the other, then return
+    (the records held back judged again last).
 
     A stream (or the registration database) that fails does not keep the others from running:
     every source is tried, then the failures are raised together.
@@ -137,6 +138,11 @@ def ingest_once(spark: SparkSession, settings: Settings, *, kafka: bool = False)
     except Exception as exc:  # noqa: BLE001 - reported below, with the streams' failures
         failures.append(f"registrations: {_first_line(exc)}")
         log.error("Registrations not polled: %s", _first_line(exc))
+    try:
+        landing.settle_held_back(spark, settings)
+    except Exception as exc:  # noqa: BLE001 - reported below, with the streams' failures
+        failures.append(f"records held back: {_first_line(exc)}")
+        log.error("Records held back not settled: %s", _first_line(exc))
     if failures:
         raise LakehouseError(
             f"{len(failures)} source(s) failed, the others were ingested: "
@@ -211,7 +217,8 @@ def ingest_continuously(
 
     A failed stream is restarted from its checkpoint with exponential backoff; the registration
     table is polled every ``registrations_poll_seconds``, and an unavailable database is logged and
-    polled again at the next poll (its watermark stays where bronze is).
+    polled again at the next poll (its watermark stays where bronze is); the records held back
+    are judged again at each poll.
     """
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
@@ -232,9 +239,11 @@ def ingest_continuously(
                 next_poll = time.monotonic() + settings.registrations_poll_seconds
                 try:
                     extract_registrations(spark, settings)
+                    landing.settle_held_back(spark, settings)
                 except Exception as exc:  # noqa: BLE001 - a poll never stops the streams
                     log.error(
-                        "Registrations not polled: %s; polling again in %.0fs",
+                        "Registrations not polled or records held back not settled: %s; "
+                        "trying again in %.0fs",
                         _first_line(exc),
                         settings.registrations_poll_seconds,
                     )

@@ -26,13 +26,15 @@ from ingestion.bronze import (
     is_empty,
 )
 from ingestion.erasure import (
+    Suppression,
+    settle,
     suppression_list,
     suppression_reader,
     without_suppressed,
-    without_suppressed_records,
 )
 from ingestion.settings import Settings
 from ingestion.transform import (
+    KAFKA_RECORDS_SCHEMA,
     dedup_records,
     export_files_to_registrations,
     kafka_rows_to_records,
@@ -85,29 +87,51 @@ class Stream:
     sink: Callable[[DataFrame, int], None] | None = None  # None: Delta sink, append
 
 
-def kafka_record_sink(target: BronzeTable, suppressed: Callable[[], DataFrame]):
-    """foreachBatch sink: insert the records whose ``record_id`` is new to bronze. Into a table
-    that holds records, the merge reads only the files that can hold the batch's coordinates:
-    the batch is parsed once and kept (memory, then disk) for its coordinates and the merge.
-    Into an empty table (the first load, often the largest batch) there is nothing to skip and
-    the batch goes straight to the merge. Records of erased users (``suppressed``: the
-    suppression list, read at each batch) are left out."""
+def record_lander(target: BronzeTable) -> Callable[[DataFrame], None]:
+    """Insert the records whose ``record_id`` is new to ``target``. Into a table that holds
+    records, the merge reads only the files that can hold the records' coordinates: they are
+    parsed once and kept (memory, then disk) for their coordinates and the merge. Into an empty
+    table (the first load, often the largest batch) there is nothing to skip and the records go
+    straight to the merge."""
+
+    def land(records: DataFrame) -> None:
+        if is_empty(target, records.sparkSession):
+            insert_new(target, records, ["record_id"])
+            return
+        records = records.persist()
+        try:
+            bound = coordinate_bound(batch_coordinates(records))
+            insert_new(target, records, ["record_id"], bound=bound)
+        finally:
+            records.unpersist()
+
+    return land
+
+
+def kafka_record_sink(
+    settings: Settings, target: BronzeTable, suppressed: Callable[[], Suppression]
+):
+    """foreachBatch sink: land a batch's records new to bronze (``record_lander``), less the
+    erased users' (``suppressed``: the suppression list, read at each batch), which are left
+    out or held back (``settle``)."""
+    land = record_lander(target)
 
     def write(batch: DataFrame, batch_id: int) -> None:
-        records = without_suppressed_records(
-            dedup_records(number_repeated_lines(batch)), suppressed()
-        )
-        if is_empty(target, batch.sparkSession):
-            insert_new(target, records, ["record_id"])
-        else:
-            records = records.persist()
-            try:
-                bound = coordinate_bound(batch_coordinates(records))
-                insert_new(target, records, ["record_id"], bound=bound)
-            finally:
-                records.unpersist()
+        records = dedup_records(number_repeated_lines(batch))
+        settle(batch.sparkSession, settings, records, suppressed(), land)
 
     return write
+
+
+def settle_held_back(spark: SparkSession, settings: Settings) -> None:
+    """Judge the records held back again, with no new batch (a stream's sink does it only when
+    records arrive): those a registration built since decides land or are erased."""
+    suppressed = suppression_list(spark, settings)
+    if suppressed.registrations is None:  # no device listed: nothing is held back
+        return
+    none = spark.createDataFrame([], KAFKA_RECORDS_SCHEMA)
+    target = settings.bronze_table("kafka_records")
+    settle(spark, settings, none, suppressed, record_lander(target))
 
 
 def landing_kafka_stream(spark: SparkSession, settings: Settings) -> Stream:
@@ -127,7 +151,7 @@ def landing_kafka_stream(spark: SparkSession, settings: Settings) -> Stream:
         name="landing_kafka",
         source=landing_lines_to_records(lines),
         table="kafka_records",
-        sink=kafka_record_sink(settings.bronze_table("kafka_records"), suppressed),
+        sink=kafka_record_sink(settings, settings.bronze_table("kafka_records"), suppressed),
     )
 
 
@@ -148,7 +172,7 @@ def broker_kafka_stream(spark: SparkSession, settings: Settings) -> Stream:
         name="kafka",
         source=kafka_rows_to_records(rows),
         table="kafka_records",
-        sink=kafka_record_sink(settings.bronze_table("kafka_records"), suppressed),
+        sink=kafka_record_sink(settings, settings.bronze_table("kafka_records"), suppressed),
     )
 
 

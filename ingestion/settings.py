@@ -98,6 +98,14 @@ class Settings(BaseSettings):
         "least its safety check allows): a concurrent writer's files, written but not committed "
         "yet, are younger. An erasure is complete once a vacuum this long after it ran.",
     )
+    erasure_hold_days: float = Field(
+        default=14.0,
+        gt=0,
+        description="How long the ingester holds back a reading or gym visit of an erased user's "
+        "device or MAC address that a registration still to come may give to someone else "
+        "(after the user's last registration of it): it lands if one does within this time, and "
+        "is erased as theirs if none does.",
+    )
     registrations_poll_seconds: float = Field(
         default=60.0, ge=0, description="How often a streaming ingester polls the database."
     )

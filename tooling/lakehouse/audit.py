@@ -17,7 +17,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from ingestion import landing
-from ingestion.erasure import Suppression, erased_so_far, subject_column
+from ingestion.erasure import Suppression, erased_so_far, held_back_so_far, subject_column
 from ingestion.settings import Settings
 from ingestion.status import watermark_offsets
 from ingestion.transform import landing_lines_to_records, number_repeated_lines
@@ -40,33 +40,36 @@ LEDGER_COLUMNS = [
 
 @dataclass(frozen=True)
 class LandingReconciliation:
-    """Landing lines against bronze: ``missing`` lines' records are neither in bronze nor
-    erased (an erased user's records stay at the sources, on the suppression list)."""
+    """Landing lines against bronze: ``missing`` lines' records are neither in bronze, nor
+    erased (an erased user's records stay at the sources, on the suppression list), nor held
+    back (an erased user's device's, until a registration decides whose)."""
 
     files: int
     lines: int
     records: int
     in_bronze: int
     erased: int = 0
+    held: int = 0
 
     @property
     def missing(self) -> int:
-        return self.records - self.in_bronze - self.erased
+        return self.records - self.in_bronze - self.erased - self.held
 
 
 @dataclass(frozen=True)
 class TopicReconciliation:
     """One topic's broker offsets against bronze: offsets the broker holds and bronze lacks,
-    those of erased records aside."""
+    those of erased and of held-back records aside."""
 
     topic: str
     offsets: int
     in_bronze: int
     erased: int = 0
+    held: int = 0
 
     @property
     def missing(self) -> int:
-        return self.offsets - self.in_bronze - self.erased
+        return self.offsets - self.in_bronze - self.erased - self.held
 
 
 def on_the_list(identities: DataFrame, suppressed: Suppression, kind: str) -> int:
@@ -95,10 +98,14 @@ def landing_records(spark: SparkSession, settings: Settings) -> DataFrame:
 
 
 def reconcile_landing(
-    spark: SparkSession, settings: Settings, bronze: DataFrame, suppressed: Suppression
+    spark: SparkSession,
+    settings: Settings,
+    bronze: DataFrame,
+    suppressed: Suppression,
+    held: DataFrame,
 ) -> LandingReconciliation:
     """Lines of the landing Kafka files, their distinct records, how many are in bronze, and how
-    many of the others were erased."""
+    many of the others were erased or are held back (``held``: the records held back)."""
     folder = settings.landing / "kafka"
     if not any(folder.glob("*")):
         return LandingReconciliation(0, 0, 0, 0)
@@ -113,6 +120,7 @@ def reconcile_landing(
         records=found,
         in_bronze=found - gone,
         erased=on_the_list(absent.select(F.col("record_id").alias("id")), suppressed, "record"),
+        held=absent.join(held, "record_id", "left_semi").count(),
     )
 
 
@@ -120,10 +128,12 @@ def reconcile_topics(
     bronze: DataFrame,
     offsets: dict[str, dict[int, tuple[int, int]]],
     suppressed: Suppression,
+    held: DataFrame,
 ) -> list[TopicReconciliation]:
     """Per topic, the broker's retained offsets (``{topic: {partition: (low, high)}}``) against
     the distinct offsets bronze holds from the broker in those ranges; of the offsets bronze
-    lacks, those of records erased (by their coordinates)."""
+    lacks, those of records erased (by their coordinates) and those held back (``held``: the
+    records held back)."""
     spark = bronze.sparkSession
     found = []
     for topic, partitions in sorted(offsets.items()):
@@ -143,8 +153,10 @@ def reconcile_topics(
         gone = absent.count()
         coordinates = F.concat_ws("/", F.lit(topic), F.col("partition"), F.col("offset"))
         erased = on_the_list(absent.select(coordinates.alias("id")), suppressed, "offset")
-        held = sum(high - low for low, high in partitions.values())
-        found.append(TopicReconciliation(topic, held, held - gone, erased))
+        waiting = held.where((F.col("source") == "kafka") & (F.col("topic") == topic))
+        waiting = absent.join(waiting, ["partition", "offset"], "left_semi").count()
+        retained = sum(high - low for low, high in partitions.values())
+        found.append(TopicReconciliation(topic, retained, retained - gone, erased, waiting))
     return found
 
 
@@ -152,14 +164,15 @@ def audit(spark: SparkSession, settings: Settings, *, kafka: bool) -> dict:
     """The ledger per day, source and topic, and the reconciliation with the sources."""
     bronze = spark.table("bronze.kafka_records")
     suppressed = erased_so_far(spark, settings)
+    held = held_back_so_far(spark, settings)
     log.info("Reconciling %s with bronze", settings.landing / "kafka")
-    files = reconcile_landing(spark, settings, bronze, suppressed)
+    files = reconcile_landing(spark, settings, bronze, suppressed, held)
     report = {"ledger": ledger(spark), "landing": {**asdict(files), "missing": files.missing}}
     if kafka:
         offsets = watermark_offsets(settings.kafka_client_config(), settings.topics.names())
         report["kafka"] = [
             {**asdict(t), "missing": t.missing}
-            for t in reconcile_topics(bronze, offsets, suppressed)
+            for t in reconcile_topics(bronze, offsets, suppressed, held)
         ]
     return report
 

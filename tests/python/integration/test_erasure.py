@@ -19,7 +19,11 @@ from ingestion.erasure import (
     UNDER_WAY,
     erasure_key,
     governance_table,
+    held_back_so_far,
+    remove_from,
     subject_of,
+    suppression_list,
+    user_intervals,
 )
 from ingestion.ingest import ingest_once
 from lakehouse.audit import audit
@@ -32,6 +36,13 @@ T0 = 1_678_450_000  # 2023-03-10 12:06:40 UTC
 GONE, KEPT = 987_654_321, 123_456_789
 DEVICE = 876_543_210  # registered to GONE, then to KEPT at T0 + 3600
 GONE_MAC, KEPT_MAC = "de:ad:be:ef:00:01", "c0:ff:ee:00:00:02"
+NEW, NEW_DEVICE = 555_000_111, 555_000_222  # registers GONE's MAC address after the erasure
+NEW_MAC_VISIT = {
+    "mac_address": GONE_MAC,
+    "gym": 4,
+    "login": T0 + 2 * 86_400,
+    "logout": T0 + 2 * 86_400 + 900,
+}
 #: What identifies the erased user, as it may be written anywhere.
 IDENTIFIERS = [str(GONE), "Zelda", "Quokkastrand", "1 Erasure Lane", GONE_MAC, "05/17/1990"]
 #: Folders of the environment that stand in for the source systems (their retention decides).
@@ -107,6 +118,8 @@ REGISTRATIONS = [  # user_id, device_id, mac_address, registration_timestamp
     (KEPT, DEVICE, "", T0 - 3600),  # rejected: no MAC address
     (KEPT, DEVICE, KEPT_MAC, T0 + 3600),
 ]
+#: The record id's end of GONE's exported registration: the export's second line.
+GONE_EXPORTED = "export.csv#2"
 #: A profile update of GONE's cut short: not JSON, rejected by silver, and theirs by its text.
 TRUNCATED = (f'{{"user_id": {GONE}, "update_type": "update", ', 3)
 
@@ -145,14 +158,22 @@ def holders(*roots: Path) -> dict[str, list[str]]:
     return found
 
 
-def gold_rows(spark) -> dict[str, list]:
-    """The rows of each gold table with a row per user's something (a ``user_id``), sorted."""
-    tables = {n: p for n, p in built_tables(spark).items() if n.startswith("gold.")}
+#: Columns that tie a row to a user. A table with none (a count per day, the calendar of the
+#: data's dates) has no row of one user: it counts the erased user's rows too.
+WHOSE = ("user_id", "device_id", "mac_address", "record_id")
+
+
+def rows_of_others(spark, marks: list[str]) -> dict[str, list]:
+    """The rows, sorted, of every silver and gold table of users' rows that hold none of
+    ``marks``, the erased user's identifiers and record ids."""
+    tables = built_tables(spark)
     frames = {name: spark.read.format("delta").load(str(path)) for name, path in tables.items()}
     return {
-        name: sorted(map(tuple, frame.collect()), key=repr)
+        name: sorted(
+            (tuple(r) for r in frame.collect() if not any(m in repr(r) for m in marks)), key=repr
+        )
         for name, frame in frames.items()
-        if "user_id" in frame.columns
+        if any(column in frame.columns for column in WHOSE)
     }
 
 
@@ -160,6 +181,18 @@ def ledger_records(spark) -> int:
     """The records the daily ledger counts (it has no user: it counts theirs too)."""
     [path] = [p for n, p in built_tables(spark).items() if n == "gold.record_ledger_daily"]
     return spark.read.format("delta").load(str(path)).groupBy().sum("records").first()[0]
+
+
+def failing_on(name: str):
+    """The erasure of bronze table ``name`` as a crash leaves it: failed, the others done."""
+    real = remove_from
+
+    def remove(spark, table, doomed):
+        if table.name == name:
+            raise RuntimeError(f"the erasure of bronze.{name} failed")
+        return real(spark, table, doomed)
+
+    return remove
 
 
 def failing(step: str, real):
@@ -172,6 +205,11 @@ def failing(step: str, real):
         raise RuntimeError(f"the {step} failed")
 
     return fail
+
+
+def naive(epoch: int) -> datetime:
+    """An epoch time as the session's UTC timestamps hold it."""
+    return datetime.fromtimestamp(epoch, UTC).replace(tzinfo=None)
 
 
 def read(spark, settings, name: str) -> list:
@@ -190,21 +228,33 @@ def test_forget_leaves_no_file_holding_the_user_and_the_rest_intact(catalog, tmp
     # the environment's storage: its folder, and the warehouse the session's metastore keeps
     roots = (settings.root, Path(urlparse(spark.conf.get("spark.sql.warehouse.dir")).path))
     assert holders(*roots), "the scenario must put the user's identifiers into the lakehouse"
-    before = gold_rows(spark)
-    kept_before = {
-        name: [r for r in rows if str(GONE) not in repr(r)] for name, rows in before.items()
-    }
-    assert any(len(kept_before[n]) < len(before[n]) for n in before), "gold must hold the user"
-    counted = ledger_records(spark)
-    report = write_report(spark, settings)
-    assert str(GONE) in report.read_text(), "the report must name the user"
     landed = settings.bronze_table("kafka_records").read(spark).collect()
     record_ids = {(r.topic, r.offset): r.record_id for r in landed}
     gone_ids = [record_ids[(topic, offset)] for topic, offset, *_ in GONE_RECORDS]
     gone_ids.append(record_ids[("user_info", TRUNCATED[1])])
+    # every other user's rows of silver and gold: those holding none of the user's identifiers
+    # or record ids
+    marks = [str(GONE), GONE_MAC, *gone_ids, GONE_EXPORTED]
+    everyones = rows_of_others(spark, marks=[])
+    kept_before = rows_of_others(spark, marks)
+    for layer in ("silver.", "gold."):
+        holding = [n for n in everyones if n.startswith(layer) and kept_before[n] != everyones[n]]
+        assert holding, f"{layer.strip('.')} must hold the user"
+    counted = ledger_records(spark)
+    report = write_report(spark, settings)
+    assert str(GONE) in report.read_text(), "the report must name the user"
 
-    # the erasure fails in the rebuild, after bronze lost the user and silver and gold were
+    # the erasure fails after bronze lost the user's Kafka records, before their registrations:
+    # the same command continues it, and fails in the rebuild, after silver and gold were
     # dropped: no receipt, the erasure under way; the same command completes it
+    with monkeypatch.context() as patched, pytest.raises(RuntimeError, match="registration"):
+        patched.setattr("ingestion.erasure.remove_from", failing_on("registration_exports"))
+        forget(spark, settings, GONE)
+    [under_way] = read(spark, settings, UNDER_WAY)
+    assert under_way.rows_removed == {
+        "bronze.kafka_records": len(gone_ids),
+        "bronze.registrations": 0,  # the scenario's registrations are exported ones
+    }
     with monkeypatch.context() as patched, pytest.raises(RuntimeError, match="rebuild"):
         patched.setattr("lakehouse.erasure.run_dbt", failing("rebuild", run_dbt))
         forget(spark, settings, GONE)
@@ -226,32 +276,36 @@ def test_forget_leaves_no_file_holding_the_user_and_the_rest_intact(catalog, tmp
         str(settings.landing / "registrations" / "export.csv"),
     ]
     assert holders(*roots) == {}
-    assert gold_rows(spark) == kept_before
+    assert rows_of_others(spark, marks=[]) == kept_before
     assert ledger_records(spark) == counted - len(gone_ids) - 1
     bronze = settings.bronze_table("kafka_records").read(spark).collect()
     assert sorted(r.offset for r in bronze if r.topic == "bpm") == [2]
 
     # the receipt: counts and time, no identifier; the ids kept hashed only: the user, and their
-    # device and MAC address over the interval they were theirs (from before their first
-    # registration, [rule 5](docs/contract.md#rule-5), until KEPT registered the device; the
-    # MAC address is still theirs)
+    # registration of the device and its MAC address
     [row] = read(spark, settings, RECEIPTS)
     key = erasure_key(settings)
     assert row.subject == subject_of(GONE, key) and row.rows_removed == receipt.rows_removed
     assert row.erased_at < row.removed_at == row.files_gone_at
     suppressed = spark.sql(f"select * from {governance_table(settings, SUPPRESSED)}").collect()
-    handed_over = datetime.fromtimestamp(T0 + 3600, UTC).replace(tzinfo=None)
+    registered = naive(T0 - 86_400)
     assert sorted(
-        (r.subject, r.kind, r.held_from, r.held_to)
-        for r in suppressed
-        if r.kind not in ("record", "offset")
+        (r.subject, r.kind, r.held_from) for r in suppressed if r.kind not in ("record", "offset")
     ) == sorted(
         [
-            (subject_of(GONE, key), "user", None, None),
-            (subject_of(DEVICE, key, "device"), "device", None, handed_over),
-            (subject_of(GONE_MAC, key, "mac"), "mac", None, None),
+            (subject_of(GONE, key), "user", None),
+            (subject_of(DEVICE, key, "device"), "device", registered),
+            (subject_of(GONE_MAC, key, "mac"), "mac", registered),
         ]
     )
+    # the interval each was theirs, as the ingester decides it from silver.users: the device
+    # from before their first registration ([rule 5](docs/contract.md#rule-5): KEPT's at
+    # T0 - 3600 is rejected) until KEPT registered it; the MAC address still theirs
+    intervals = user_intervals(suppression_list(spark, settings)).collect()
+    assert sorted((r.kind, r.starts, r.ends) for r in intervals) == [
+        ("device", None, naive(T0 + 3600)),
+        ("mac", None, None),
+    ]
     # and each record erased, by its id: a source delivering it again delivers the same id
     assert sorted(r.subject for r in suppressed if r.kind == "record") == sorted(
         subject_of(record_id, key, "record") for record_id in gone_ids
@@ -273,3 +327,25 @@ def test_forget_leaves_no_file_holding_the_user_and_the_rest_intact(catalog, tmp
     # the audit counts the user's records the landing files still hold as erased, not lost
     landing = audit(spark, settings, kafka=False)["landing"]
     assert (landing["erased"], landing["missing"]) == (len(gone_ids), 0)
+
+    # the MAC address passes to NEW, whose registration arrives after their first visit: the
+    # visit is held back (a registration to come may give it to someone else), counted as held
+    (settings.landing / "kafka" / "wave-2.jsonl").write_text(
+        envelope("gym_login", 5, NEW_MAC_VISIT["mac_address"], NEW_MAC_VISIT, T0) + "\n"
+    )
+    ingest_once(spark, settings)
+    assert [r.offset for r in held_back_so_far(spark, settings).collect()] == [5]
+    landing = audit(spark, settings, kafka=False)["landing"]
+    assert (landing["held"], landing["missing"]) == (1, 0)
+    # NEW's registration lands, silver.users is built with it, and the next run of the ingester
+    # lands the visit: nothing of NEW's is lost
+    (settings.landing / "registrations" / "export-2.csv").write_text(
+        "user_id,device_id,mac_address,registration_timestamp\n"
+        f"{NEW},{NEW_DEVICE},{GONE_MAC},{T0 + 86_400}\n"
+    )
+    ingest_once(spark, settings)
+    run_dbt(settings, ["run", "--select", "users"])
+    ingest_once(spark, settings)
+    assert held_back_so_far(spark, settings).collect() == []
+    bronze = settings.bronze_table("kafka_records").read(spark)
+    assert [r.offset for r in bronze.where("topic = 'gym_login' and offset = 5").collect()] == [5]

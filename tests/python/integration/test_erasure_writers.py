@@ -1,11 +1,13 @@
-"""An erasure on catalog tables (the Databricks path, the session catalog standing in for Unity
-Catalog) while the ingester keeps committing to the same table: every file the table references
-exists, every other record is there, none of the user's is."""
+"""An erasure beside running writers. On catalog tables (the Databricks path, the session
+catalog standing in for Unity Catalog) while the ingester keeps committing to the same table:
+every file the table references exists, every other record is there, none of the user's is. A
+running stream leaves out a user erased after it started."""
 
 from __future__ import annotations
 
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -14,12 +16,16 @@ from pyspark.sql import functions as F
 
 from ingestion.bronze import ensure_table
 from ingestion.erasure import (
+    SUPPRESSED,
+    SUPPRESSED_SCHEMA,
     among,
     purge_history,
     remove_from,
+    subject_of,
+    suppression_list,
     suppression_reader,
 )
-from ingestion.landing import kafka_record_sink
+from ingestion.landing import kafka_record_sink, landing_registration_stream, start
 from ingestion.transform import landing_lines_to_records
 from tests.python.support.scenario import envelope, scenario_settings
 
@@ -62,7 +68,7 @@ def test_an_erasure_beside_a_committing_ingester_loses_no_file_and_no_other_reco
     table = settings.bronze_table("kafka_records")
     try:
         ensure_table(spark, table)
-        sink = kafka_record_sink(table, suppression_reader(spark, settings))
+        sink = kafka_record_sink(settings, table, suppression_reader(spark, settings))
         sink(batch(spark, workouts(GONE, range(0, 30)) + workouts(KEPT, range(30, 60))), 0)
         theirs = table.read(spark).where(F.col("offset") < 30).select("record_id")
         theirs = theirs.localCheckpoint(eager=True)
@@ -106,3 +112,33 @@ def test_an_erasure_beside_a_committing_ingester_loses_no_file_and_no_other_reco
     finally:
         for schema in ("bronze", "governance"):
             spark.sql(f"drop schema if exists spark_catalog.{schema} cascade")
+
+
+@pytest.mark.integration
+def test_a_running_export_stream_leaves_out_a_user_erased_after_it_started(spark, tmp_path):
+    """The registration export stream joins each micro-batch with the suppression list as it is
+    then (a Delta table read in a stream-static join is read again at every batch): a user put
+    on the list while the stream runs is left out of the files that arrive afterwards."""
+    settings = scenario_settings(tmp_path, trigger_interval="1 second")
+    exports = settings.landing / "registrations"
+    exports.mkdir(parents=True)
+    header = "user_id,device_id,mac_address,registration_timestamp\n"
+    query = start(landing_registration_stream(spark, settings), settings, once=False)
+    try:
+        (exports / "a.csv").write_text(header + f"1,11,aa:00:00:00:00:11,{T0}\n2,12,,{T0}\n")
+        query.processAllAvailable()
+        listed = suppression_list(spark, settings)
+        row = [(subject_of(2, listed.key), "user", None, datetime(2026, 1, 1))]
+        spark.createDataFrame(row, SUPPRESSED_SCHEMA).write.format("delta").mode("append").save(
+            str(settings.governance_dir / SUPPRESSED)
+        )
+        (exports / "b.csv").write_text(header + f"2,12,,{T0 + 60}\n3,13,,{T0 + 60}\n")
+        query.processAllAvailable()
+    finally:
+        query.stop()
+    landed = settings.bronze_table("registration_exports").read(spark).collect()
+    assert sorted((Path(r.source_file).name, r.user_id) for r in landed) == [
+        ("a.csv", "1"),
+        ("a.csv", "2"),
+        ("b.csv", "3"),
+    ]

@@ -13,6 +13,9 @@ import pytest
 from pyspark.sql import functions as F
 
 from ingestion.erasure import (
+    ERASED,
+    HELD,
+    HELD_BACK,
     KEY_FILE,
     RECEIPTS,
     SUPPRESSED,
@@ -23,16 +26,18 @@ from ingestion.erasure import (
     erasure_key,
     finish,
     finish_purged,
+    judged,
     landing_files_holding,
     save_progress,
+    settle,
     subject_column,
     subject_of,
     suppression_reader,
     under_way,
-    without_suppressed_records,
 )
 from ingestion.errors import LakehouseError
 from ingestion.settings import load_settings
+from ingestion.transform import KAFKA_RECORDS_SCHEMA
 
 RECORDS = "record_id string, topic string, value string"
 KEY = b"a key of the environment"
@@ -95,7 +100,7 @@ def test_a_reading_command_finds_no_one_erased_and_creates_neither_list_nor_key(
     )
     subject = subject_of(7, key)
     erased_at = datetime(2026, 1, 2)
-    row = spark.createDataFrame([(subject, "user", None, None, erased_at)], SUPPRESSED_SCHEMA)
+    row = spark.createDataFrame([(subject, "user", None, erased_at)], SUPPRESSED_SCHEMA)
     row.write.format("delta").mode("append").save(str(settings.governance_dir / SUPPRESSED))
     now = reader()
     assert (now.key, [r.subject for r in now.subjects.collect()]) == (key, [subject])
@@ -150,40 +155,144 @@ def records(spark):
     return spark.createDataFrame(rows, RECORDS)
 
 
-#: User 1's, by hand: device 7 (and MAC ...:07) was theirs until 10:00 (and before their first
-#: registration at 08:00: [rule 5](docs/contract.md#rule-5) gives earlier times to the first
-#: registrant), then user 2's until 14:00, then theirs again.
-THEIRS = [
-    "profile",
-    "reading-again",
-    "reading-before",
-    "reading-theirs",
-    "visit-theirs",
-    "workout",
-]
+#: User 1 registered device 7 (and MAC ...:07) at 08:00 and again at 14:00; user 2 at 10:00.
+USER_1 = [("device", 7, at(8)), ("device", 7, at(14))]
+USER_1 += [("mac", "aa:00:00:00:00:07", since) for _, _, since in USER_1]
+REGISTERED = "device_id bigint, mac_address string, registered_at timestamp"
 
 
-def test_suppression_keeps_the_users_records_out_and_lets_the_rest_in(spark):
-    held = [
-        ("device", 7, None, at(10)),
-        ("device", 7, at(14), None),
-        ("mac", "aa:00:00:00:00:07", None, at(10)),
-        ("mac", "aa:00:00:00:00:07", at(14), None),
+def registered(spark, *hours: int):
+    """silver.users as the erasure left it: other users' registrations of device 7 (and its
+    MAC address) at ``hours``."""
+    rows = [(7, "aa:00:00:00:00:07", at(hour)) for hour in hours]
+    return spark.createDataFrame(rows, REGISTERED)
+
+
+def suppression(spark, registrations, *listed_records: str) -> Suppression:
+    erased_at = at(20)
+    rows = [(subject_of(1, KEY), "user", None, erased_at)]
+    rows += [
+        (subject_of(value, KEY, kind), kind, since, erased_at) for kind, value, since in USER_1
     ]
-    subjects = spark.createDataFrame(
-        [
-            (subject_of(1, KEY), "user", None, None, at(20)),
-            *(
-                (subject_of(value, KEY, kind), kind, start, end, at(20))
-                for kind, value, start, end in held
-            ),
-        ],
-        SUPPRESSED_SCHEMA,
-    )
-    kept = without_suppressed_records(records(spark), Suppression(subjects, KEY))
+    rows += [(subject_of(r, KEY, "record"), "record", None, erased_at) for r in listed_records]
+    return Suppression(spark.createDataFrame(rows, SUPPRESSED_SCHEMA), KEY, registrations)
+
+
+def verdicts(spark, suppressed: Suppression, extra=()) -> dict[str, str | None]:
+    """Each record's verdict (none of them held back before)."""
+    frame = records(spark).withColumn("held_at", F.lit(None).cast("timestamp"))
+    if extra:
+        frame = frame.unionByName(spark.createDataFrame(list(extra), frame.schema))
+    return {r.record_id: r.verdict for r in judged(frame, suppressed, at(0)).collect()}
+
+
+#: By hand, with user 2's registration at 10:00 as the only other one: device 7 was user 1's
+#: from before 08:00 (the first registration: [rule 5](docs/contract.md#rule-5) gives earlier
+#: times to it, until a registration dated earlier arrives) to 10:00, then from 14:00 on (until
+#: the next registration: none yet).
+ERASED_NOW = {
+    "profile": ERASED,
+    "workout": ERASED,
+    "reading-theirs": ERASED,  # 09:00
+    "visit-theirs": ERASED,  # 08:00, the MAC address written in capitals with a space
+    # a reading with no readable time naming their device: theirs, as silver.record_owners says
+    "reading-in-ms": ERASED,
+    "time-not-a-number": ERASED,
+    "time-out-of-range": ERASED,
+    "reading-before": HELD,  # 07:00, before the first registration
+    "reading-again": HELD,  # 15:00, after their last registration
+}
+
+
+def test_an_erased_users_records_are_erased_held_or_landed_by_the_registrations_silver_holds(
+    spark,
+):
     every = {r.record_id for r in records(spark).collect()}
-    assert sorted(r.record_id for r in kept.collect()) == sorted(every - set(THEIRS))
-    assert kept.columns == records(spark).columns
+    assert verdicts(spark, suppression(spark, registered(spark, 10))) == {
+        **dict.fromkeys(every),
+        **ERASED_NOW,
+    }
+    # the device resold after the erasure (16:00), and registered late to user 4 with a time
+    # before user 1's first registration (06:00): the 07:00 reading is user 4's, the 15:00 one
+    # user 1's (from 14:00 to 16:00), a reading at 17:00 the new owner's
+    later = ("reading-later", "bpm", json.dumps({"device_id": 7, "time": epoch(17)}), None)
+    decided = verdicts(spark, suppression(spark, registered(spark, 6, 10, 16)), extra=[later])
+    assert decided == {
+        **dict.fromkeys(every | {"reading-later"}),
+        **ERASED_NOW,
+        "reading-before": None,
+        "reading-again": ERASED,
+    }
+    # a record erased before is left out by its id, whatever it holds
+    assert verdicts(spark, suppression(spark, registered(spark, 10), "not-json"))["not-json"] == (
+        ERASED
+    )
+
+
+def test_a_record_held_back_lands_once_a_registration_decides_it_or_is_erased_in_time(
+    spark, tmp_path
+):
+    settings = load_settings(env="test", home=tmp_path, erasure_hold_days=14)
+    spark.createDataFrame([], SUPPRESSED_SCHEMA).write.format("delta").save(
+        str(settings.governance_dir / SUPPRESSED)
+    )
+    landed: list[str] = []
+
+    def land(frame) -> None:
+        landed.extend(r.record_id for r in frame.collect())
+
+    def held() -> list[str]:
+        table = spark.read.format("delta").load(str(settings.governance_dir / HELD_BACK))
+        return sorted(r.record_id for r in table.collect())
+
+    def listed() -> set[str]:
+        table = spark.read.format("delta").load(str(settings.governance_dir / SUPPRESSED))
+        return {r.subject for r in table.where(F.col("kind") == "record").collect()}
+
+    def as_landed(frame):
+        """Records as the ingester has them, every column of bronze's."""
+        frame = frame.withColumn("source", F.lit("landing")).withColumn(
+            "ingested_at", F.lit(at(21))
+        )
+        present = set(frame.columns)
+        return frame.select(
+            *(
+                F.col(f.name) if f.name in present else F.lit(None).cast(f.dataType).alias(f.name)
+                for f in KAFKA_RECORDS_SCHEMA.fields
+            )
+        )
+
+    every = {r.record_id for r in records(spark).collect()}
+    batch = as_landed(records(spark))
+    settle(spark, settings, batch, suppression(spark, registered(spark, 10)), land)
+    undecided = sorted(r for r, v in ERASED_NOW.items() if v == HELD)
+    assert sorted(landed) == sorted(every - set(ERASED_NOW))
+    assert held() == undecided
+    # the ones erased now are listed, so a source delivering them again is left out and the
+    # audit counts them as erased, not lost
+    assert listed() == {subject_of(r, KEY, "record") for r, v in ERASED_NOW.items() if v == ERASED}
+
+    # a registration built since decides them: the device resold at 16:00, and registered late
+    # to user 4 at 06:00: the 07:00 reading lands, the 15:00 one is erased
+    landed.clear()
+    empty = batch.limit(0)
+    settle(spark, settings, empty, suppression(spark, registered(spark, 6, 10, 16)), land)
+    assert (landed, held()) == (["reading-before"], [])
+    assert subject_of("reading-again", KEY, "record") in listed()
+
+    # a record no registration decided within erasure_hold_days is erased as theirs
+    later = as_landed(
+        spark.createDataFrame(
+            [("reading-later", "bpm", json.dumps({"device_id": 7, "time": epoch(17)}))], RECORDS
+        )
+    )
+    still_theirs = suppression(spark, registered(spark, 10))
+    settle(spark, settings, later, still_theirs, land)
+    assert held() == ["reading-later"]
+    aged = load_settings(env="test", home=tmp_path, erasure_hold_days=1e-9)
+    settle(spark, aged, empty, still_theirs, land)
+    assert held() == [] and subject_of("reading-later", KEY, "record") in listed()
+    assert landed == ["reading-before"], "nothing else landed"
 
 
 def test_landing_files_that_still_hold_the_user_are_listed(tmp_path):
@@ -270,3 +379,24 @@ def test_a_vacuum_completes_the_erasures_removed_at_least_a_retention_before_it(
         datetime(2026, 1, 10, 12),
     )
     assert under_way_ids(spark, settings) == sorted([receipt_ids[2], receipt_ids[3]])
+
+
+def test_the_ingester_reads_silvers_registrations_when_a_device_is_listed(spark, tmp_path):
+    """Only a listed device needs the registrations; the ingester's session (no metastore)
+    finds silver.users at its folder under the environment's warehouse."""
+    settings = load_settings(env="test", home=tmp_path)
+    reader = suppression_reader(spark, settings)
+    assert reader().registrations is None, "no device listed"
+    users = spark.createDataFrame(
+        [(1, 7, "aa:00:00:00:00:07", at(8), at(9))],
+        "user_id bigint, device_id bigint, mac_address string, registered_at timestamp, "
+        "ingested_at timestamp",
+    )
+    users.write.format("delta").save(str(settings.warehouse_dir / "silver.db" / "users"))
+    key = (settings.governance_dir / KEY_FILE).read_bytes().strip()
+    device = spark.createDataFrame(
+        [(subject_of(7, key, "device"), "device", at(8), at(20))], SUPPRESSED_SCHEMA
+    )
+    device.write.format("delta").mode("append").save(str(settings.governance_dir / SUPPRESSED))
+    found = reader().registrations.collect()
+    assert [tuple(r) for r in found] == [(7, "aa:00:00:00:00:07", at(8))]

@@ -138,7 +138,8 @@ def status(ctx, fmt) -> None:
 @click.pass_context
 def audit(ctx, landing_dir, kafka, fmt) -> None:
     """The record ledger per day, source and topic, reconciled with the landing files and the
-    broker (an erased user's records the sources still hold count as erased, not missing);
+    broker (an erased user's records the sources still hold count as erased, not missing, and
+    records held back until a registration decides whose as held);
     exits non-zero when any record is unaccounted for."""
     from lakehouse import audit as ledger
     from lakehouse.catalog import name_tables
@@ -159,13 +160,13 @@ def audit(ctx, landing_dir, kafka, fmt) -> None:
         console.print(
             f"Landing {settings.landing / 'kafka'}: {files['files']} file(s), {files['lines']} "
             f"line(s), {files['records']} record(s), {files['in_bronze']} in bronze, "
-            f"{files['erased']} erased, {files['missing']} missing"
+            f"{files['erased']} erased, {files['held']} held back, {files['missing']} missing"
         )
         for topic in report.get("kafka", []):
             console.print(
                 f"Kafka {topic['topic']}: {topic['offsets']} offset(s) on the broker, "
                 f"{topic['in_bronze']} in bronze, {topic['erased']} erased, "
-                f"{topic['missing']} missing"
+                f"{topic['held']} held back, {topic['missing']} missing"
             )
     if ledger.lost(report):
         raise LakehouseError(
