@@ -22,16 +22,25 @@ from tests.python.support.scenario import scenario_settings  # noqa: E402
 from tests.python.support.servers import PostgresServer  # noqa: E402
 
 #: The tests that build whole worlds (minutes each; measured in docs/testing.md), in two lanes of
-#: about equal length, by module under tests/python/. pytest-xdist (``-n 2 --dist loadgroup``)
-#: runs each lane in one process, a test after another; the rest of the suite fills in around
-#: them.
+#: about equal length, by module under tests/python/, each in the order it runs. pytest-xdist
+#: (``-n 2 --dist loadgroup``) runs each lane in one process, a test after another; the rest of
+#: the suite fills in around them. The streaming test, mostly waiting on its waves, runs beside
+#: the corpus, whose cluster takes both cores.
 LANES = {
-    "integration/test_streaming.py": "world-lane-1",
-    "integration/test_corpus.py": "world-lane-1",
-    "integration/test_kafka.py": "world-lane-1",
-    "integration/test_pipeline.py": "world-lane-2",
-    "integration/test_erasure.py": "world-lane-2",
-    "integration/test_query_any_time.py": "world-lane-2",
+    "world-lane-1": [
+        "integration/test_streaming.py",
+        "integration/test_erasure.py",
+        "integration/test_kafka.py",
+    ],
+    "world-lane-2": [
+        "integration/test_corpus.py",
+        "integration/test_pipeline.py",
+        "integration/test_query_any_time.py",
+    ],
+}
+#: Each lane's module, with its lane and its place in it.
+LANE_OF = {
+    module: (lane, place) for lane, modules in LANES.items() for place, module in enumerate(modules)
 }
 
 
@@ -63,12 +72,19 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Each test of a lane carries its lane as its xdist group."""
+    """Each test of a lane carries its lane as its xdist group; the lanes' tests come first, in
+    their lanes' order, the rest as collected."""
     root = Path(__file__).parent
+
+    def place(item: pytest.Item) -> tuple:
+        lane = LANE_OF.get(item.path.relative_to(root).as_posix())
+        return (0, lane[1]) if lane else (1, 0)
+
     for item in items:
-        lane = LANES.get(item.path.relative_to(root).as_posix())
+        lane = LANE_OF.get(item.path.relative_to(root).as_posix())
         if lane:
-            item.add_marker(pytest.mark.xdist_group(lane))
+            item.add_marker(pytest.mark.xdist_group(lane[0]))
+    items[:] = sorted(items, key=place)  # stable: a module's tests keep their order
 
 
 @pytest.fixture(scope="session")
