@@ -610,8 +610,10 @@ def settle(
     hold = None
     if suppressed.registrations is not None:
         hold = governance(spark, settings, HELD_BACK, HELD_BACK_SCHEMA)
-        new = records.withColumn("held_at", F.lit(None).cast("timestamp"))
-        records = hold.toDF().unionByName(new).dropDuplicates(["record_id"])
+        held_before = hold.toDF()
+        new = records.join(held_before.select("record_id"), "record_id", "left_anti")
+        new = new.withColumn("held_at", F.lit(None).cast("timestamp"))
+        records = held_before.unionByName(new)  # a record delivered again while held: once
     verdicts = judged(records, suppressed, expiry).persist()
     try:
         erased = verdicts.where(F.col("verdict") == ERASED)

@@ -239,11 +239,17 @@ def ingest_continuously(
                 next_poll = time.monotonic() + settings.registrations_poll_seconds
                 try:
                     extract_registrations(spark, settings)
-                    landing.settle_held_back(spark, settings)
                 except Exception as exc:  # noqa: BLE001 - a poll never stops the streams
                     log.error(
-                        "Registrations not polled or records held back not settled: %s; "
-                        "trying again in %.0fs",
+                        "Registrations not polled: %s; polling again in %.0fs",
+                        _first_line(exc),
+                        settings.registrations_poll_seconds,
+                    )
+                try:
+                    landing.settle_held_back(spark, settings)
+                except Exception as exc:  # noqa: BLE001 - nor does the hold
+                    log.error(
+                        "Records held back not settled: %s; trying again in %.0fs",
                         _first_line(exc),
                         settings.registrations_poll_seconds,
                     )

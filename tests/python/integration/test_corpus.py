@@ -104,6 +104,7 @@ def test_every_kind_of_input_ends_where_the_contract_says(
         "records": offered,
         "in_bronze": offered,
         "erased": 0,
+        "held": 0,
         "missing": 0,
     }
     kafka_rows = [row for row in report["ledger"] if row["source"] in ("landing", "kafka")]

@@ -272,6 +272,12 @@ def test_a_record_held_back_lands_once_a_registration_decides_it_or_is_erased_in
     # audit counts them as erased, not lost
     assert listed() == {subject_of(r, KEY, "record") for r, v in ERASED_NOW.items() if v == ERASED}
 
+    # delivered again while held: held once, landed not at all
+    again = batch.where(F.col("record_id") == "reading-again")
+    settle(spark, settings, again, suppression(spark, registered(spark, 10)), land)
+    assert held() == undecided
+    assert sorted(landed) == sorted(every - set(ERASED_NOW))
+
     # a registration built since decides them: the device resold at 16:00, and registered late
     # to user 4 at 06:00: the 07:00 reading lands, the 15:00 one is erased
     landed.clear()
