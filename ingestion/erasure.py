@@ -187,6 +187,7 @@ class Suppression:
     subjects: DataFrame
     key: bytes
     registrations: DataFrame | None = None
+    anyone: bool = True  # false: no one was ever erased, there is nothing to judge
 
 
 def _json_integer(path: str) -> Column:
@@ -417,9 +418,10 @@ def suppression_reader(spark: SparkSession, settings: Settings) -> Callable[[], 
 
     def now() -> Suppression:
         subjects = _governance_read(spark, settings, SUPPRESSED)
-        devices = not subjects.where(F.col("kind").isin("device", "mac")).isEmpty()
+        kinds = {row.kind for row in subjects.select("kind").distinct().collect()}
+        devices = bool(kinds & {"device", "mac"})
         registrations = registrations_now(spark, settings) if devices else None
-        return Suppression(subjects, key, registrations)
+        return Suppression(subjects, key, registrations, anyone=bool(kinds))
 
     return now
 
@@ -445,7 +447,7 @@ def erased_so_far(spark: SparkSession, settings: Settings) -> Suppression:
     (no list yet), creating neither the list nor the key."""
     listed = _governance_read(spark, settings, SUPPRESSED)
     if listed is None:
-        return Suppression(spark.createDataFrame([], SUPPRESSED_SCHEMA), b"")
+        return Suppression(spark.createDataFrame([], SUPPRESSED_SCHEMA), b"", anyone=False)
     return Suppression(listed, erasure_key(settings))
 
 
@@ -605,6 +607,9 @@ def settle(
     tells them from lost ones); the undecided ones are held back (``governance.held_back``);
     the ones decided leave the hold after they landed or were listed, so a crash in between
     loses none."""
+    if not suppressed.anyone:  # the batch as it is, read once
+        land(records)
+        return
     now = datetime.now(UTC)
     expiry = _naive(now - timedelta(days=settings.erasure_hold_days))
     hold = None

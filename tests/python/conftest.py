@@ -24,16 +24,15 @@ from tests.python.support.servers import PostgresServer  # noqa: E402
 #: The tests that build whole worlds (minutes each; measured in docs/testing.md), in two lanes of
 #: about equal length, by module under tests/python/, each in the order it runs. pytest-xdist
 #: (``-n 2 --dist loadgroup``) runs each lane in one process, a test after another; the rest of
-#: the suite fills in around them. The streaming test, mostly waiting on its waves, runs beside
-#: the corpus, whose cluster takes both cores.
+#: the suite fills in around them. The streaming test, mostly waiting on its waves, runs last.
 LANES = {
     "world-lane-1": [
-        "integration/test_streaming.py",
-        "integration/test_erasure.py",
+        "integration/test_corpus.py",
         "integration/test_kafka.py",
+        "integration/test_streaming.py",
     ],
     "world-lane-2": [
-        "integration/test_corpus.py",
+        "integration/test_erasure.py",
         "integration/test_pipeline.py",
         "integration/test_query_any_time.py",
     ],

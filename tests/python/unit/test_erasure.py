@@ -392,7 +392,8 @@ def test_the_ingester_reads_silvers_registrations_when_a_device_is_listed(spark,
     finds silver.users at its folder under the environment's warehouse."""
     settings = load_settings(env="test", home=tmp_path)
     reader = suppression_reader(spark, settings)
-    assert reader().registrations is None, "no device listed"
+    nobody = reader()
+    assert (nobody.registrations, nobody.anyone) == (None, False), "no one listed"
     users = spark.createDataFrame(
         [(1, 7, "aa:00:00:00:00:07", at(8), at(9))],
         "user_id bigint, device_id bigint, mac_address string, registered_at timestamp, "
@@ -404,5 +405,6 @@ def test_the_ingester_reads_silvers_registrations_when_a_device_is_listed(spark,
         [(subject_of(7, key, "device"), "device", at(8), at(20))], SUPPRESSED_SCHEMA
     )
     device.write.format("delta").mode("append").save(str(settings.governance_dir / SUPPRESSED))
-    found = reader().registrations.collect()
-    assert [tuple(r) for r in found] == [(7, "aa:00:00:00:00:07", at(8))]
+    listed = reader()
+    assert listed.anyone
+    assert [tuple(r) for r in listed.registrations.collect()] == [(7, "aa:00:00:00:00:07", at(8))]
