@@ -431,7 +431,7 @@ def registrations_now(spark: SparkSession, settings: Settings) -> DataFrame:
     now: ``silver.users`` (on the embedded default at its folder under the environment's
     warehouse, as the ingester's session, which has no metastore, finds it; else by name); none
     before the first build."""
-    path = str(settings.warehouse_dir / "silver.db" / "users")
+    path = str(settings.layer_dir("silver") / "users")
     name = built_relation(settings, "users")
     if not settings.catalog and DeltaTable.isDeltaTable(spark, path):
         found = spark.read.format("delta").load(path)

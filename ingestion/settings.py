@@ -211,6 +211,11 @@ class Settings(BaseSettings):
     def warehouse_dir(self) -> Path:
         return self.root / "warehouse"
 
+    def layer_dir(self, layer: str) -> Path:
+        """The folder of a layer dbt builds (``silver``, ``gold``) under the warehouse, on the
+        embedded default."""
+        return self.warehouse_dir / f"{layer}.db"
+
     @property
     def metastore_dir(self) -> Path:
         return self.root / "metastore_db"

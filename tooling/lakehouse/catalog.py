@@ -31,7 +31,7 @@ def register_by_path(spark: SparkSession, settings: Settings) -> list[str]:
     views) live in the metastore only."""
     register_bronze(spark, settings)
     named = [f"bronze.{name}" for name in BRONZE_TABLES]
-    folders = {layer: settings.warehouse_dir / f"{layer}.db" for layer in BUILT_LAYERS}
+    folders = {layer: settings.layer_dir(layer) for layer in BUILT_LAYERS}
     folders["governance"] = settings.governance_dir  # erasure's suppression list, receipts
     for layer, folder in folders.items():
         spark.sql(f"create schema if not exists {layer}")
