@@ -4,6 +4,7 @@ Catalog name on Databricks (``--catalog``)."""
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -77,6 +78,14 @@ class BronzeTable:
             return DeltaTable.forName(spark, self.qualified_name)
         return DeltaTable.forPath(spark, str(self.path))
 
+    def append(self, rows: DataFrame) -> None:
+        """Append ``rows`` to this table."""
+        writer = rows.write.format("delta").mode("append")
+        if self.qualified_name:
+            writer.saveAsTable(self.qualified_name)
+        else:
+            writer.save(str(self.path))
+
     def start_append(self, writer: DataStreamWriter) -> StreamingQuery:
         """Start a streaming append into this table."""
         writer = writer.format("delta").outputMode("append")
@@ -147,23 +156,33 @@ def insert_new(
     bound: Column | None = None,
     attempts: int = 5,
 ) -> None:
-    """Insert the rows of ``batch`` whose ``keys`` are not in ``target`` yet.
+    """Append the rows of ``batch`` whose ``keys`` are not in ``target`` yet.
 
-    ``bound``, a condition on the target's columns (alias ``t``) that every row matching a row
-    of the batch meets, lets Delta skip the files that cannot hold one instead of reading the
-    whole table. Streams writing one table at once (landing files and the broker) can make a
-    MERGE conflict; the insert is idempotent, so it is simply tried again on the new table
-    version.
+    The rows already landed are looked up first and the new ones kept (memory, then disk);
+    ``bound``, a condition on the target's columns (alias ``t``) that every row matching a row of
+    the batch meets, lets Delta skip the files that cannot hold one instead of reading the whole
+    table. The kept rows are then appended: an append that reads nothing of the table, which
+    Delta calls blind and never makes conflict with another writer's commit (an erasure's delete
+    or purge beside a busy ingester). The ingester's streams writing one table (landing files
+    and the broker) take turns, so a record both deliver at once lands once. A metadata change
+    meanwhile still conflicts; the append is then tried again.
     """
+    spark = batch.sparkSession
     condition = F.expr(" and ".join(f"t.`{k}` <=> s.`{k}`" for k in keys))
-    if bound is not None:
-        condition = condition & bound
+    with _turn_of(target):
+        landed = target.read(spark).alias("t")
+        if bound is not None:
+            landed = landed.where(bound)
+        new = batch.alias("s").join(landed, condition, "left_anti").localCheckpoint(eager=True)
+        retrying_conflicts(target.name, lambda: target.append(new), attempts=attempts)
 
-    def merge() -> None:
-        merging = target.delta(batch.sparkSession).alias("t").merge(batch.alias("s"), condition)
-        merging.whenNotMatchedInsertAll().execute()
 
-    retrying_conflicts(target.name, merge, attempts=attempts)
+#: The lock each bronze table's writers in this process take turns with, by table.
+_TURNS: dict[str, threading.Lock] = {}
+
+
+def _turn_of(table: BronzeTable) -> threading.Lock:
+    return _TURNS.setdefault(str(table), threading.Lock())  # setdefault is atomic
 
 
 #: What a Delta commit raises when another writer committed to the same table first: the

@@ -88,11 +88,11 @@ class Stream:
 
 
 def record_lander(target: BronzeTable) -> Callable[[DataFrame], None]:
-    """Insert the records whose ``record_id`` is new to ``target``. Into a table that holds
-    records, the merge reads only the files that can hold the records' coordinates: they are
-    parsed once and kept (memory, then disk) for their coordinates and the merge. Into an empty
-    table (the first load, often the largest batch) there is nothing to skip and the records go
-    straight to the merge."""
+    """Append the records whose ``record_id`` is new to ``target`` (``insert_new``). Into a
+    table that holds records, only the files that can hold the records' coordinates are read:
+    the records are parsed once and kept (memory, then disk) for their coordinates and the
+    lookup. Into an empty table (the first load, often the largest batch) there is nothing to
+    skip and the records go straight to the lookup."""
 
     def land(records: DataFrame) -> None:
         if is_empty(target, records.sparkSession):

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import threading
 from datetime import datetime
 
 import pytest
-from delta.exceptions import ConcurrentAppendException
+from delta.exceptions import MetadataChangedException
 from pyspark.sql import types as T
 
 from ingestion.bronze import PROPERTIES, BronzeTable, column_ddl, ensure_table, insert_new
@@ -110,20 +111,20 @@ def test_with_a_catalog_bronze_tables_are_catalog_tables(spark, home):
 
 
 class Conflicting(BronzeTable):
-    """A table whose first ``conflicts`` merges meet a concurrent writer."""
+    """A table whose first ``conflicts`` appends meet a concurrent writer's commit."""
 
     conflicts: list
 
-    def delta(self, spark):
+    def append(self, rows):
         if self.conflicts:
             self.conflicts.pop()
-            raise ConcurrentAppendException("a concurrent stream appended files")
-        return super().delta(spark)
+            raise MetadataChangedException("a concurrent writer changed the table's metadata")
+        super().append(rows)
 
 
 @pytest.mark.integration
 @pytest.mark.parametrize("conflicts", [1, 2])
-def test_a_merge_that_meets_a_concurrent_writer_is_retried(spark, tmp_path, conflicts):
+def test_an_append_that_meets_a_concurrent_commit_is_retried(spark, tmp_path, conflicts):
     table = Conflicting("registrations", path=tmp_path / "registrations")
     object.__setattr__(table, "conflicts", [True] * conflicts)
     ensure_table(spark, table)
@@ -147,13 +148,51 @@ def test_a_merge_that_meets_a_concurrent_writer_is_retried(spark, tmp_path, conf
 
 
 @pytest.mark.integration
-def test_a_merge_that_keeps_conflicting_fails(spark, tmp_path):
+def test_an_append_that_keeps_conflicting_fails(spark, tmp_path):
     table = Conflicting("registrations", path=tmp_path / "registrations")
     object.__setattr__(table, "conflicts", [True] * 3)
     ensure_table(spark, table)
     rows = spark.createDataFrame([], REGISTRATIONS_SCHEMA)
-    with pytest.raises(ConcurrentAppendException):
+    with pytest.raises(MetadataChangedException):
         insert_new(table, rows, ["user_id"], attempts=3)
+
+
+@pytest.mark.integration
+def test_two_streams_delivering_the_same_rows_at_once_land_them_once_by_blind_appends(
+    spark, tmp_path
+):
+    """The landing-file and broker streams may deliver one record at the same moment: they take
+    turns, so it lands once. Each lands by an append Delta calls blind (it reads nothing of the
+    table), the kind of commit that never conflicts with an erasure's delete or purge."""
+    table = BronzeTable("registrations", path=tmp_path / "registrations")
+    ensure_table(spark, table)
+    registered = [datetime(2023, 3, day) for day in (1, 2, 3)]
+    rows = spark.createDataFrame(
+        [(u, 10 + u, None, t, "registrations", t, f"{u},{t}") for u, t in enumerate(registered)],
+        REGISTRATIONS_SCHEMA,
+    )
+    failures: list[BaseException] = []
+
+    def deliver() -> None:
+        try:
+            insert_new(table, rows, ["raw"])
+        except BaseException as failure:  # noqa: BLE001 (reported by the test, below)
+            failures.append(failure)
+
+    streams = [threading.Thread(target=deliver) for _ in range(2)]
+    for stream in streams:
+        stream.start()
+    for stream in streams:
+        stream.join()
+    assert failures == []
+    assert sorted(r.raw for r in table.read(spark).collect()) == [
+        "0,2023-03-01 00:00:00",
+        "1,2023-03-02 00:00:00",
+        "2,2023-03-03 00:00:00",
+    ]
+    # the second delivery, finding every row landed, commits nothing
+    writes = spark.sql(f"describe history {table.sql_name}").where("operation = 'WRITE'")
+    assert [r.isBlindAppend for r in writes.collect()] == [True]
 
 
 @pytest.mark.integration

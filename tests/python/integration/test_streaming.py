@@ -171,7 +171,7 @@ def kill_and_restart_broker(ingester: Ingester, local: broker.Broker, rng: rando
 
 def commits_between(spark, path: Path, since: datetime, until: datetime) -> int:
     history = DeltaTable.forPath(spark, str(path)).history().collect()
-    return sum(1 for h in history if since <= h["timestamp"] <= until and h["operation"] == "MERGE")
+    return sum(1 for h in history if since <= h["timestamp"] <= until and h["operation"] == "WRITE")
 
 
 def registrations_in_bronze(spark, settings) -> Counter:
