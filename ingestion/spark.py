@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from pathlib import Path
 
 from delta import configure_spark_with_delta_pip
@@ -14,6 +15,8 @@ from ingestion.settings import Settings
 log = logging.getLogger(__name__)
 
 KAFKA_PACKAGE = "org.apache.spark:spark-sql-kafka-0-10_2.13:4.2.0"
+#: Delta's jars among those resolved (their dependencies, older Jackson among them, are not).
+DELTA_JAR = re.compile(r"^io\.delta_delta-(spark|storage)[-_]")
 LOG4J_CONF = Path(__file__).parent / "conf" / "log4j2.properties"
 #: The jars Ivy resolved at the first start, so later starts skip resolution.
 JARS_CACHE = Path(
@@ -38,7 +41,7 @@ def spark_conf(settings: Settings, *, with_metastore: bool) -> dict[str, str]:
         "spark.default.parallelism": "2",
         "spark.driver.memory": settings.driver_memory,
         "spark.driver.extraJavaOptions": (
-            f"-Duser.timezone=UTC -Dderby.system.home={settings.root} "
+            f"-Duser.timezone=UTC {derby_option(settings, with_metastore)} "
             f"-Dlog4j2.configurationFile={LOG4J_CONF.as_uri()}"
         ),
         "spark.executor.extraJavaOptions": "-Duser.timezone=UTC",
@@ -75,8 +78,23 @@ def spark_conf(settings: Settings, *, with_metastore: bool) -> dict[str, str]:
     return conf
 
 
-def build_spark(settings: Settings, *, app_name: str, with_metastore: bool) -> SparkSession:
-    """Create (or return the running) local SparkSession for ``settings.env``."""
+def derby_option(settings: Settings, with_metastore: bool) -> str:
+    """Where embedded Derby keeps its files. With the metastore: the environment's folder (the
+    metastore's relative paths and ``derby.log``). Without it only the SQL warehouse boots
+    Derby, for in-memory databases that a ``derby.system.home`` would misplace: just the log."""
+    if with_metastore:
+        return f"-Dderby.system.home={settings.root}"
+    return f"-Dderby.stream.error.file={settings.root / 'derby.log'}"
+
+
+def build_spark(
+    settings: Settings, *, app_name: str, with_metastore: bool, jars_on_classpath: bool = False
+) -> SparkSession:
+    """Create (or return the running) local SparkSession for ``settings.env``.
+
+    ``jars_on_classpath`` puts Delta's jars (resolved by an earlier start) on the driver's own
+    class path too, for code that loads classes outside the session's jar loader (the SQL
+    warehouse's Thrift server runs each statement so)."""
     settings.root.mkdir(parents=True, exist_ok=True)
     builder = SparkSession.builder.appName(app_name).master(settings.spark_master)
     for key, value in spark_conf(settings, with_metastore=with_metastore).items():
@@ -86,6 +104,9 @@ def build_spark(settings: Settings, *, app_name: str, with_metastore: bool) -> S
     cached = cached_jars()
     if cached:
         builder = builder.config("spark.jars", ",".join(cached))
+        if jars_on_classpath:  # Delta's own: other dependencies would shadow Spark's
+            paths = [j.removeprefix("file:") for j in cached if DELTA_JAR.search(Path(j).name)]
+            builder = builder.config("spark.driver.extraClassPath", os.pathsep.join(paths))
     else:
         log.info("Resolving the Delta and Kafka jars from Maven Central (first start only)")
         builder = configure_spark_with_delta_pip(builder, extra_packages=[KAFKA_PACKAGE])

@@ -30,6 +30,7 @@ LANES = {
         "integration/test_corpus.py",
         "integration/test_kafka.py",
         "integration/test_streaming.py",
+        "integration/test_warehouse.py",
     ],
     "world-lane-2": [
         "integration/test_erasure.py",

@@ -6,18 +6,16 @@ state (data, configuration, log, pid) lives under ``<env>/kafka``. Listeners bin
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import signal
 import subprocess
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 from ingestion.errors import LakehouseError
 from ingestion.settings import Settings
+from lakehouse import process
 
 log = logging.getLogger(__name__)
 
@@ -138,19 +136,7 @@ def _java(jars: Path, main: str, *args: str) -> list[str]:
 
 def running_pid(broker: Broker) -> int | None:
     """The broker's pid if its process is alive."""
-    if not broker.pid_file.exists():
-        return None
-    pid = int(broker.pid_file.read_text().strip())
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    stat = Path(f"/proc/{pid}/stat")
-    if stat.exists() and stat.read_text().rsplit(")", 1)[-1].split()[0] == "Z":
-        with contextlib.suppress(ChildProcessError):  # reap it if it is our own child
-            os.waitpid(pid, os.WNOHANG)
-        return None
-    return pid
+    return process.running_pid(broker.pid_file)
 
 
 def start(broker: Broker, *, timeout: float = 60.0) -> None:
@@ -176,19 +162,14 @@ def start(broker: Broker, *, timeout: float = 60.0) -> None:
             check=True,
             capture_output=True,
         )
-    with broker.log_file.open("ab") as out:
-        process = subprocess.Popen(
-            _java(jars, "kafka.Kafka", str(broker.config_file)),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    broker.pid_file.write_text(str(process.pid))
+    started = process.spawn(
+        _java(jars, "kafka.Kafka", str(broker.config_file)), broker.pid_file, broker.log_file
+    )
     wait_ready(broker, timeout)
     log.info(
         "Kafka broker running on %s (pid %d, log %s)",
         broker.bootstrap,
-        process.pid,
+        started.pid,
         broker.log_file,
     )
 
@@ -198,34 +179,23 @@ def wait_ready(broker: Broker, timeout: float) -> None:
 
     # log_level 0: "connection refused" while the broker boots is expected, not worth a line
     admin = AdminClient({"bootstrap.servers": broker.bootstrap, "log_level": 0})
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if running_pid(broker) is None:
-            raise LakehouseError(f"the Kafka broker exited at start: see {broker.log_file}")
+
+    def answers() -> bool:
         try:
             admin.list_topics(timeout=2)
-            return
         except Exception:  # noqa: BLE001 - not up yet
-            time.sleep(0.5)
-    raise LakehouseError(
-        f"the Kafka broker did not answer within {timeout:.0f}s: see {broker.log_file}"
-    )
+            return False
+        return True
+
+    process.wait_ready("Kafka broker", broker.pid_file, broker.log_file, answers, timeout)
 
 
 def stop(broker: Broker, *, timeout: float = 30.0) -> None:
     """Stop the broker gracefully (SIGTERM), forcefully after ``timeout``."""
-    pid = running_pid(broker)
-    if pid is None:
+    if process.stop(broker.pid_file, timeout=timeout):
+        log.info("Kafka broker stopped")
+    else:
         log.info("Kafka broker is not running")
-        return
-    os.killpg(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while running_pid(broker) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    if running_pid(broker):
-        os.killpg(pid, signal.SIGKILL)
-    broker.pid_file.unlink(missing_ok=True)
-    log.info("Kafka broker stopped")
 
 
 def create_topics(bootstrap: str, topics: list[str], partitions: int = PARTITIONS) -> None:

@@ -4,6 +4,8 @@ queries run while a build holds the embedded metastore."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pyspark.sql import SparkSession
 
 from ingestion.bronze import BRONZE_TABLES, ensure_table
@@ -24,25 +26,36 @@ def without_metastore(spark: SparkSession) -> bool:
     return spark.conf.get("spark.sql.catalogImplementation", "in-memory") == "in-memory"
 
 
+def table_folders(settings: Settings) -> dict[str, Path]:
+    """Each silver and gold table (snapshots included) dbt built, and the erasure bookkeeping
+    (``governance``), by name: ``layer.table`` -> its Delta folder."""
+    folders = {layer: settings.layer_dir(layer) for layer in BUILT_LAYERS}
+    folders["governance"] = settings.governance_dir  # erasure's suppression list, receipts
+    return {
+        f"{layer}.{table.name}": table
+        for layer, folder in folders.items()
+        for table in sorted(folder.glob("*"))
+        if (table / "_delta_log").is_dir()
+    }
+
+
 def register_by_path(spark: SparkSession, settings: Settings) -> list[str]:
-    """On a session without the metastore: bronze tables at the ingester's paths, each silver and
-    gold table (snapshots included) at its folder under the warehouse, as dbt built it, and the
-    erasure bookkeeping (``governance``). Returns the tables named. Views (the bronze staging
+    """On a session without the metastore: bronze tables at the ingester's paths, and the tables
+    of ``table_folders`` at their folders. Returns the tables named. Views (the bronze staging
     views) live in the metastore only."""
     register_bronze(spark, settings)
     named = [f"bronze.{name}" for name in BRONZE_TABLES]
-    folders = {layer: settings.layer_dir(layer) for layer in BUILT_LAYERS}
-    folders["governance"] = settings.governance_dir  # erasure's suppression list, receipts
-    for layer, folder in folders.items():
+    for layer in (*BUILT_LAYERS, "governance"):
         spark.sql(f"create schema if not exists {layer}")
-        for table in sorted(folder.glob("*")):
-            if (table / "_delta_log").is_dir():
-                spark.sql(
-                    f"create table if not exists {layer}.{table.name} "
-                    f"using delta location '{table}'"
-                )
-                named.append(f"{layer}.{table.name}")
+    for name, folder in table_folders(settings).items():
+        name_table(spark, name, folder)
+        named.append(name)
     return named
+
+
+def name_table(spark: SparkSession, name: str, folder: Path) -> None:
+    """``name`` for the Delta table in ``folder`` (an external table: dropping it keeps them)."""
+    spark.sql(f"create table if not exists {name} using delta location '{folder}'")
 
 
 def name_tables(spark: SparkSession, settings: Settings) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 
 from ingestion.settings import Settings
+from lakehouse.query import example_commands
 
 LAYERS = ("bronze", "silver", "gold")
 
@@ -27,18 +28,18 @@ def summary(spark: SparkSession, settings: Settings, report: Path) -> str:
     lines += [
         f"  {layer}.{table:<28} {rows:>10,} rows" for layer, table, rows in table_counts(spark)
     ]
-    cli = f".venv/bin/lakehouse sql --env {settings.env.value}"
+    env = settings.env.value
     lines += [
         "",
         "Query it:",
-        f'  {cli} "select * from gold.workout_bpm_summary limit 10"',
-        f'  {cli} --format json "select * from gold.gym_summary"',
-        f'  {cli} "select user_id, start_time, trimp from gold.workout_hr_zones limit 10"',
-        f'  {cli} "select * from gold.gym_daily_utilization order by peak_occupancy desc"',
+        *[f"  {command}" for command in example_commands(env)],
+        "",
+        "Answers in about a second, and a JDBC URL for BI tools, from the local SQL warehouse:",
+        f"  .venv/bin/lakehouse warehouse start --env {env}",
         "",
         f"The report (training load, heart-rate zones, gym occupancy): {report}",
         "",
         "What became of every record (the ledger, reconciled with the landing files):",
-        f"  .venv/bin/lakehouse audit --env {settings.env.value}",
+        f"  .venv/bin/lakehouse audit --env {env}",
     ]
     return "\n".join(lines)

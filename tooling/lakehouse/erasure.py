@@ -73,7 +73,7 @@ def forget(spark: SparkSession, settings: LocalSettings, user_id: int) -> Receip
     for name, rows in receipt.rows_before.items():
         receipt.rows_removed[name] = rows - after.get(name, 0)
     if report.default_path(settings).exists():  # written from gold as it was: again
-        report.write_report(spark, settings)
+        report.write_report(report.spark_rows(spark), settings)
     # the tables' old folders, history included, are deleted: the user's last file with them
     done = datetime.now(UTC)
     receipt.removed_at = done

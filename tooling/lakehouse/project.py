@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,8 @@ from ingestion.settings import Settings
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROJECT_DIR = REPO_ROOT
 PROFILES_DIR = REPO_ROOT / "profiles"
+#: The `lakehouse` console script of the running environment.
+LAKEHOUSE = Path(sys.executable).parent / "lakehouse"
 
 
 class LocalSettings(Settings):
@@ -22,6 +25,9 @@ class LocalSettings(Settings):
         default=REPO_ROOT / ".lakehouse", description="Root of every environment's local state."
     )
     dbt_target: str = "local"
+    warehouse_port: int = Field(
+        default=10000, ge=1, le=65535, description="Port of the local SQL warehouse (127.0.0.1)."
+    )
 
     def dbt_env(self) -> dict[str, str]:
         """Environment variables through which profiles/profiles.yml finds this environment."""

@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -733,19 +733,36 @@ def default_path(settings: LocalSettings) -> Path:
     return target_dir(settings) / "report" / "index.html"
 
 
-def read_report(spark: SparkSession, settings: LocalSettings) -> ReportData:
+#: Answers a query with its rows (by position and by column name): a Spark session's
+#: (``spark_rows``) or the SQL warehouse's (``lakehouse.warehouse.warehouse_rows``).
+Rows = Callable[[str], list]
+
+
+def spark_rows(spark: SparkSession) -> Rows:
+    return lambda sql: spark.sql(sql).collect()
+
+
+def missing_tables(rows: Rows) -> list[str]:
+    """The tables of ``TABLES`` the environment does not have (yet)."""
+    schemas = {r[0] for r in rows("show schemas")}
+    present = {
+        f"{layer}.{r.tableName}"
+        for layer in sorted({t.split(".")[0] for t in TABLES} & schemas)
+        for r in rows(f"show tables in {layer}")
+    }
+    return [t for t in TABLES if t not in present]
+
+
+def read_report(rows: Rows, settings: LocalSettings) -> ReportData:
     """Read what the page shows from the environment's named tables; a missing table means the
     warehouse is not built yet."""
     env = settings.env.value
-    missing = [t for t in TABLES if not spark.catalog.tableExists(t)]
+    missing = missing_tables(rows)
     if missing:
         raise LakehouseError(
             f"no table {', '.join(missing)} in {env}: the warehouse is not built; "
             f"run lakehouse build --env {env} first"
         )
-
-    def rows(sql: str) -> list:
-        return spark.sql(sql).collect()
 
     counts = {t: rows(row_count_sql(t))[0][0] for t in TABLES}
     log.info("report of %s: %s", env, ", ".join(f"{t} {n} rows" for t, n in counts.items()))
@@ -777,10 +794,10 @@ def read_report(spark: SparkSession, settings: LocalSettings) -> ReportData:
     )
 
 
-def write_report(spark: SparkSession, settings: LocalSettings, out: Path | None = None) -> Path:
+def write_report(rows: Rows, settings: LocalSettings, out: Path | None = None) -> Path:
     """Write the environment's report to ``out`` (default: :func:`default_path`), whole or not
     at all, and return its path."""
     path = out or default_path(settings)
-    write_atomically(path, render(read_report(spark, settings)))
+    write_atomically(path, render(read_report(rows, settings)))
     log.info("report of %s written to %s", settings.env.value, path)
     return path

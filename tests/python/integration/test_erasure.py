@@ -29,7 +29,7 @@ from ingestion.ingest import ingest_once
 from lakehouse.audit import audit
 from lakehouse.dbt import run_dbt
 from lakehouse.erasure import built_tables, forget
-from lakehouse.report import write_report
+from lakehouse.report import spark_rows, write_report
 from tests.python.support.scenario import envelope, scenario_settings
 
 T0 = 1_678_450_000  # 2023-03-10 12:06:40 UTC
@@ -241,7 +241,7 @@ def test_forget_leaves_no_file_holding_the_user_and_the_rest_intact(catalog, tmp
         holding = [n for n in everyones if n.startswith(layer) and kept_before[n] != everyones[n]]
         assert holding, f"{layer.strip('.')} must hold the user"
     counted = ledger_records(spark)
-    report = write_report(spark, settings)
+    report = write_report(spark_rows(spark), settings)
     assert str(GONE) in report.read_text(), "the report must name the user"
 
     # the erasure fails after bronze lost the user's Kafka records, before their registrations:

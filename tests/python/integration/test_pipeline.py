@@ -18,7 +18,13 @@ from ingestion.errors import LakehouseError
 from ingestion.ingest import ingest_once
 from lakehouse import docs
 from lakehouse.dbt import run_dbt
-from lakehouse.report import OCCUPANCY_DAYS, RECENT_WORKOUTS, TOP_USERS, write_report
+from lakehouse.report import (
+    OCCUPANCY_DAYS,
+    RECENT_WORKOUTS,
+    TOP_USERS,
+    spark_rows,
+    write_report,
+)
 from simulator import SimulationConfig, generate
 from simulator.write import write_wave
 from tests.python.support.browser import (
@@ -107,7 +113,7 @@ def assert_report_charts_gold(spark, settings, expected: dict[str, list[dict]]) 
     say: each drawn user's training load, each drawn workout's minutes in zones, and each gym
     day's highest hourly occupancy (its peak_occupancy, no visit crossing midnight). The page is
     kept as a screenshot."""
-    page = write_report(spark, settings)
+    page = write_report(spark_rows(spark), settings)
     site = page.parents[1] / "static_index.html"
     assert 'href="report/index.html"' in rendered_dom(site.as_uri()), "the site links to it"
     marks = chart_marks(rendered_dom(page.as_uri()))

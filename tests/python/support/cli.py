@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from lakehouse.cli import main
-from lakehouse.project import REPO_ROOT
+from lakehouse.project import LAKEHOUSE, REPO_ROOT
 
 
 def run_cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
@@ -21,10 +21,6 @@ def run_cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
         code = exc.code or 0
     out, err = capsys.readouterr()
     return code, out, err
-
-
-#: The `lakehouse` console script of the environment running the tests.
-LAKEHOUSE = Path(sys.executable).parent / "lakehouse"
 
 
 def in_own_process(home: Path, environment: dict[str, str]) -> Callable[..., str]:

@@ -323,10 +323,15 @@ def test_the_page_loads_nothing_from_a_network():
 
 
 def test_a_missing_table_asks_for_a_build():
-    spark = SimpleNamespace(catalog=SimpleNamespace(tableExists=lambda name: "gold" not in name))
+    """Silver has its gym logs; gold has a schema and no table yet."""
+    answers = {
+        "show schemas": [("default",), ("silver",), ("gold",)],
+        "show tables in silver": [SimpleNamespace(tableName="gym_logs")],
+        "show tables in gold": [SimpleNamespace(tableName="workout_bpm_summary")],
+    }
     settings = SimpleNamespace(env=SimpleNamespace(value="test"))
     with pytest.raises(LakehouseError, match=r"run lakehouse build --env test first") as caught:
-        read_report(spark, settings)
+        read_report(answers.__getitem__, settings)
     assert "gold.workout_hr_zones" in str(caught.value)
     assert "gold.gym_daily_utilization" in str(caught.value)
 

@@ -68,6 +68,7 @@ for command in (
     warehouse.docs,
     warehouse.sql,
     warehouse.report,
+    warehouse.warehouse_server,
     demo.demo,
     bench.bench,
 ):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from lakehouse.cli.options import settings_of, spark_of
+from lakehouse.cli.options import env_option, settings_of, spark_of
 from lakehouse.project import REPO_ROOT, load_settings
 
 
@@ -35,13 +35,26 @@ from lakehouse.project import REPO_ROOT, load_settings
     is_flag=True,
     help="Keep the last run's measures (results.json) and add or replace this run's.",
 )
+@click.option(
+    "--queries",
+    is_flag=True,
+    help="Only time the README's queries on --env's tables (`make demo` builds dev's), in process "
+    "and through the SQL warehouse; print the table.",
+)
+@env_option
 @click.pass_context
-def bench(ctx, sizes, kafka_size, users, days, document, add_to_last) -> None:
+def bench(ctx, sizes, kafka_size, users, days, document, add_to_last, queries) -> None:
     """Measure ingestion throughput, incremental build cost, freshness and memory; write the table
-    and plots."""
+    and plots. With ``--queries``, the latency of the README's queries instead."""
     from bench import report, run
 
     settings = settings_of(ctx)
+    if queries:
+        from bench.queries import bench_queries
+        from bench.queries import table as query_table
+
+        click.echo(query_table(bench_queries(settings)))
+        return
     home = settings.home / "bench"
     shutil.rmtree(home, ignore_errors=True)
     spark = spark_of(load_settings(env="dev", home=home / "session"), with_metastore=True)

@@ -10,7 +10,7 @@ from lakehouse.cli.pipeline import ingest_sources
 from lakehouse.dbt import run_dbt
 from lakehouse.demo import summary
 from lakehouse.lock import writing
-from lakehouse.report import write_report
+from lakehouse.report import spark_rows, write_report
 from simulator.cli import simulate
 
 
@@ -31,7 +31,7 @@ def demo(ctx, users, days, seed, kafka) -> None:
         spark = spark_of(settings, with_metastore=True)
         ingest_sources(spark, settings, once=True, kafka=kafka)
         run_dbt(settings, ["build"])  # registers bronze in the metastore too
-    report = write_report(spark, settings)
+    report = write_report(spark_rows(spark), settings)
     click.echo(summary(spark, settings, report))
     if kafka:
         click.echo("The broker keeps running: stop it with `.venv/bin/lakehouse kafka stop`.")

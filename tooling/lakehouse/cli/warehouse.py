@@ -61,28 +61,20 @@ def docs(ctx, serve, port) -> None:
 @click.argument("query")
 @click.pass_context
 def sql(ctx, fmt, query) -> None:
-    """Run a SQL query against an environment's tables (bronze, silver, gold). It reads the
-    tables by their folders, not through the metastore, so it runs while the ingester streams
-    and while a build runs."""
-    from pyspark.errors import PySparkException
-
-    from lakehouse.catalog import name_tables
-    from lakehouse.query import as_text, render_csv, render_json
+    """Run a SQL query against an environment's tables (bronze, silver, gold): through the
+    environment's SQL warehouse when it runs (``lakehouse warehouse start``), else in a Spark
+    session of its own. It reads the tables by their folders, not through the metastore, so it
+    runs while the ingester streams and while a build runs."""
+    from lakehouse import warehouse as endpoint
+    from lakehouse.query import render_csv
 
     settings = settings_of(ctx)
-    spark = spark_of(settings, with_metastore=False)
-    name_tables(spark, settings)
-    try:
-        frame = spark.sql(query)
-        if fmt == "json":
-            click.echo(render_json(frame))
-            return
-        columns, rows = as_text(frame)
-    except PySparkException as exc:
-        first = str(exc).strip().splitlines()[0]
-        raise LakehouseError(
-            f'query failed: {first}; list tables with "show tables in silver" (or bronze, gold)'
-        ) from exc
+    server = endpoint.running(settings)
+    answer = ask_warehouse(server, query, fmt) if server else ask_spark(settings, query, fmt)
+    if isinstance(answer, str):
+        click.echo(answer)
+        return
+    columns, rows = answer
     if fmt == "csv":
         click.echo(render_csv(columns, rows), nl=False)
         return
@@ -90,6 +82,46 @@ def sql(ctx, fmt, query) -> None:
     for row in rows:
         table.add_row(*["" if v is None else v for v in row])
     Console().print(table)
+
+
+def failed(first_line: str) -> LakehouseError:
+    return LakehouseError(
+        f'query failed: {first_line}; list tables with "show tables in silver" (or bronze, gold)'
+    )
+
+
+def ask_spark(settings, query: str, fmt: str):
+    """The JSON text, or the columns and text rows, of ``query`` on a session of this process."""
+    from pyspark.errors import PySparkException
+
+    from lakehouse.catalog import name_tables
+    from lakehouse.query import as_text, render_json
+
+    spark = spark_of(settings, with_metastore=False)
+    name_tables(spark, settings)
+    try:
+        frame = spark.sql(query)
+        return render_json(frame) if fmt == "json" else as_text(frame)
+    except PySparkException as exc:
+        raise failed(str(exc).strip().splitlines()[0]) from exc
+
+
+def ask_warehouse(server, query: str, fmt: str):
+    """The JSON text, or the columns and text rows, of ``query`` on the SQL warehouse."""
+    from lakehouse.query import json_array, json_of, json_query, text_of
+    from lakehouse.warehouse import QueryFailed, run
+
+    try:
+        if fmt == "json":
+            try:  # a query: each row written by Spark, as in process
+                return json_array(row[0] for row in run(server, json_query(query))[1])
+            except QueryFailed:  # a statement that is not a query (show, describe)
+                columns, rows = run(server, query)
+                return json_array(json_of(columns, row) for row in rows)
+        columns, rows = run(server, query)
+    except QueryFailed as exc:
+        raise failed(str(exc)) from exc
+    return columns, [[text_of(v) for v in row] for row in rows]
 
 
 @click.command()
@@ -104,11 +136,40 @@ def sql(ctx, fmt, query) -> None:
 def report(ctx, out) -> None:
     """Write a static HTML report of an environment's gold tables: training load per user,
     minutes in heart-rate zones per workout, gym occupancy by hour. The page loads nothing from
-    elsewhere. Like ``sql``, it reads the tables by their folders."""
+    elsewhere. Like ``sql``, it reads the tables by their folders, through the SQL warehouse
+    when it runs."""
+    from lakehouse import warehouse as endpoint
     from lakehouse.catalog import name_tables
-    from lakehouse.report import write_report
+    from lakehouse.report import spark_rows, write_report
 
     settings = settings_of(ctx)
-    spark = spark_of(settings, with_metastore=False)
-    name_tables(spark, settings)
-    click.echo(f"Report written: {write_report(spark, settings, out)}")
+    server = endpoint.running(settings)
+    if server:
+        rows = endpoint.warehouse_rows(server)
+    else:
+        spark = spark_of(settings, with_metastore=False)
+        name_tables(spark, settings)
+        rows = spark_rows(spark)
+    click.echo(f"Report written: {write_report(rows, settings, out)}")
+
+
+@click.command("warehouse")
+@env_option
+@click.argument("action", type=click.Choice(["start", "stop", "status", "serve"]))
+@click.pass_context
+def warehouse_server(ctx, action) -> None:
+    """Start, stop or show the environment's local SQL warehouse: Spark's Thrift server with
+    Delta on 127.0.0.1 (JDBC/ODBC for BI tools, beeline; ``lakehouse sql`` and ``lakehouse
+    report`` use it when it runs). ``serve`` runs it in the foreground."""
+    from lakehouse import warehouse as endpoint
+
+    settings = settings_of(ctx)
+    if action == "start":
+        click.echo(f"SQL warehouse running on {endpoint.start(settings).url}")
+    elif action == "stop":
+        endpoint.stop(settings)
+    elif action == "serve":
+        endpoint.serve(endpoint.server_session(settings), settings)
+    else:
+        server = endpoint.running(settings)
+        click.echo(f"running on {server.url}" if server else "not running")

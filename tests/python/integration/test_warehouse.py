@@ -1,0 +1,186 @@
+"""The local SQL warehouse: `lakehouse sql` answers the README's queries through it, a JDBC
+client (beeline, as BI tools connect) reads the same tables, a table built after it started is
+named within seconds, and it listens on the loopback address only."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import subprocess
+import time
+from datetime import date, datetime
+from pathlib import Path
+
+import pyspark
+import pytest
+
+from lakehouse.project import load_settings
+from lakehouse.query import EXAMPLES
+from lakehouse.warehouse import REFRESH_SECONDS
+from tests.python.support.cli import LAKEHOUSE, in_own_process
+from tests.python.support.servers import free_port
+
+T = datetime(2023, 3, 1, 10, 0)
+#: Gold and silver rows as dbt would leave them (the columns the README's queries read).
+TABLES = {
+    ("gold", "workout_bpm_summary"): (
+        "user_id int, workout_id int, avg_bpm double, started_at timestamp",
+        [(1, 10, 71.5, T), (2, 11, 80.25, T.replace(minute=30, microsecond=500000))],
+    ),
+    ("gold", "gym_summary"): (
+        "gym string, date date, visits bigint, avg_minutes double",
+        [("Zürich West", date(2023, 3, 1), 3, 52.0)],
+    ),
+    ("gold", "workout_hr_zones"): (
+        "user_id int, workout_id int, session_id int, start_time timestamp, max_hr int, "
+        "trimp double, seconds_zone_0 int, seconds_zone_1 int, seconds_zone_2 int, "
+        "seconds_zone_3 int, seconds_zone_4 int, seconds_zone_5 int",
+        [
+            (1, 10, 1, T, 190, 0.00005, 60, 0, 0, 0, 0, 0),
+            (2, 11, 1, T.replace(hour=11), 185, 152.75, 0, 0, 300, 600, 600, 300),
+            (3, 12, 2, T, 180, 98.5, 0, 120, 600, 300, 60, 0),
+        ],
+    ),
+    ("gold", "gym_daily_utilization"): (
+        "gym string, date date, visits bigint, members bigint, peak_occupancy int",
+        [
+            ("b", date(2023, 3, 1), 4, 3, 2),
+            ("a", date(2023, 3, 2), 1, 1, 1),
+            ("a", date(2023, 3, 1), 2, 2, 2),
+        ],
+    ),
+    ("silver", "gym_logs"): (
+        "gym string, mac_address string, login timestamp, logout timestamp",
+        [
+            ("a", "aa:00:00:00:00:01", T, T.replace(hour=11)),
+            ("a", "aa:00:00:00:00:02", T.replace(minute=30), T.replace(hour=12)),
+            ("b", "aa:00:00:00:00:03", T.replace(hour=18), None),
+        ],
+    ),
+    ("silver", "rejected_events"): (
+        "record_id string, reason string",
+        [("r1", "malformed json"), ("r2", "unknown topic"), ("r3", "malformed json")],
+    ),
+}
+#: What each README query prints, by hand: the table format prints the rows the CSV does.
+ANSWERS = [
+    "user_id,workout_id,avg_bpm,started_at\n"
+    "1,10,71.5,2023-03-01 10:00:00\n"
+    "2,11,80.25,2023-03-01 10:30:00.5\n",
+    [{"gym": "Zürich West", "date": "2023-03-01", "visits": 3, "avg_minutes": 52.0}],
+    "user_id,start_time,trimp,hard_seconds\n"
+    "2,2023-03-01 11:00:00,152.75,900\n"
+    "3,2023-03-01 10:00:00,98.5,60\n"
+    "1,2023-03-01 10:00:00,5.0E-5,0\n",
+    "gym,date,visits,peak_occupancy\na,2023-03-01,2,2\nb,2023-03-01,4,2\na,2023-03-02,1,1\n",
+    "reason,count(1)\nmalformed json,2\nunknown topic,1\n",
+]
+
+
+def write_table(spark, settings, layer: str, name: str, schema: str, rows: list) -> Path:
+    folder = settings.layer_dir(layer) / name
+    spark.createDataFrame(rows, schema).coalesce(1).write.format("delta").save(str(folder))
+    return folder
+
+
+def loopback_listeners(port: int) -> set[str]:
+    """The addresses listening on TCP ``port`` (``/proc/net/tcp`` and ``tcp6``, state 0A)."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.split(":")
+            if state == "0A" and int(hex_port, 16) == port:
+                ipv4 = bytes.fromhex(address[-8:])[::-1]  # the last 32 bits, little-endian
+                v4_mapped = len(address) == 8 or address[:24] == "0000000000000000FFFF0000"
+                found.add(".".join(map(str, ipv4)) if v4_mapped else address)
+    return found
+
+
+def rows_of(answer: str) -> tuple[list[str], list[list[str]]]:
+    """A CSV answer's header, and its rows in order."""
+    header, *rows = list(csv.reader(io.StringIO(answer)))
+    return header, sorted(rows)
+
+
+@pytest.mark.integration
+def test_the_warehouse_answers_the_readme_queries_and_a_jdbc_client(spark, tmp_path):
+    home = tmp_path / "home"
+    port = free_port()
+    env = {"LAKEHOUSE_DRIVER_MEMORY": "1g", "LAKEHOUSE_WAREHOUSE_PORT": str(port)}
+    lakehouse = in_own_process(home, {**env, "LAKEHOUSE_SHUFFLE_PARTITIONS": "2"})
+    settings = load_settings(env="test", home=home, warehouse_port=port)
+    for (layer, name), (schema, rows) in TABLES.items():
+        write_table(spark, settings, layer, name, schema, rows)
+
+    sql = ("sql", "--env", "test")
+    assert "running on" in lakehouse("warehouse", "start", "--env", "test")
+    try:
+        url = f"jdbc:hive2://127.0.0.1:{port}/default"
+        assert lakehouse("warehouse", "status", "--env", "test").strip() == f"running on {url}"
+        assert loopback_listeners(port) == {"127.0.0.1"}
+
+        for (fmt, query), answer in zip(EXAMPLES, ANSWERS, strict=True):
+            if fmt == "json":
+                assert json.loads(lakehouse(*sql, "--format", "json", query)) == answer
+                continue
+            printed = lakehouse(*sql, "--format", "csv", query)
+            if "order by" in query:
+                assert printed == answer, query
+            else:  # no order asked for: the same rows, in any order
+                assert rows_of(printed) == rows_of(answer), query
+        assert "80.25" in lakehouse(*sql, EXAMPLES[0][1])  # the table format prints the same
+        failed = subprocess.run(
+            [str(LAKEHOUSE), "--home", str(home), *sql, "select * from gold.nope"],
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert failed.returncode == 1
+        assert "query failed: [TABLE_OR_VIEW_NOT_FOUND] The table or view `gold`.`nope`" in (
+            failed.stderr
+        )
+
+        # the report through the warehouse: the page the report writes in process (below)
+        through = tmp_path / "through-warehouse.html"
+        lakehouse("report", "--env", "test", "--out", str(through))
+
+        # a JDBC client, as BI tools connect
+        jars = Path(pyspark.__file__).parent / "jars"
+        beeline = subprocess.run(
+            ["java", "-cp", f"{jars}/*", "org.apache.hive.beeline.BeeLine", "-u", url]
+            + ["--silent=true", "--outputformat=csv2", "-e", EXAMPLES[3][1]],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=True,
+        )
+        assert beeline.stdout.strip().splitlines()[-3:] == ANSWERS[3].strip().splitlines()[-3:]
+
+        # a table built after the warehouse started is named within its refresh
+        write_table(spark, settings, "gold", "later", "n int", [(7,)])
+        deadline = time.monotonic() + 6 * REFRESH_SECONDS
+        while "gold,later," not in lakehouse(*sql, "--format", "csv", "show tables in gold"):
+            assert time.monotonic() < deadline, "gold.later was not named"
+            time.sleep(1)
+        assert lakehouse(*sql, "--format", "csv", "select n from gold.later") == "n\n7\n"
+    finally:
+        lakehouse("warehouse", "stop", "--env", "test")
+    assert lakehouse("warehouse", "status", "--env", "test").strip() == "not running"
+    assert loopback_listeners(port) == set()
+
+    in_process = tmp_path / "in-process.html"
+    lakehouse("report", "--env", "test", "--out", str(in_process))
+    page = without_time(through.read_text())
+    assert page == without_time(in_process.read_text())
+    assert 'class="empty"' not in page  # every chart drew the rows written by hand
+    assert "user 2 · workout 11/1 · 2023-03-01 11:00" in page
+
+
+def without_time(page: str) -> str:
+    """A report page without the time it was generated at."""
+    return re.sub(r'<time datetime="[^"]*">[^<]*</time>', "<time/>", page)

@@ -1,0 +1,5 @@
+"""``python -m lakehouse.cli``: the ``lakehouse`` command (how the SQL warehouse is started)."""
+
+from lakehouse.cli import main
+
+main()
