@@ -209,7 +209,7 @@ def serve(spark: SparkSession, settings: LocalSettings) -> None:
     try:
         while True:
             time.sleep(REFRESH_SECONDS)
-            named = rename_changed(spark, settings, named)
+            named = name_changed(spark, settings, named)
     finally:
         server.stop()
         spark.stop()
@@ -226,7 +226,7 @@ def thrift_conf(settings: LocalSettings) -> dict[str, str]:
     }
 
 
-def rename_changed(spark: SparkSession, settings: LocalSettings, named: dict[str, Path]):
+def name_changed(spark: SparkSession, settings: LocalSettings, named: dict[str, Path]):
     """Name the tables built since ``named`` was taken and forget the ones removed; returns
     the tables named now."""
     from lakehouse.catalog import name_table, table_folders

@@ -1,6 +1,7 @@
-"""The local SQL warehouse: `lakehouse sql` answers the README's queries through it, a JDBC
-client (beeline, as BI tools connect) reads the same tables, a table built after it started is
-named within seconds, and it listens on the loopback address only."""
+"""The local SQL warehouse: while the ingester streams, `lakehouse sql` answers the README's
+queries through it and sees each of the ingester's commits, `lakehouse report` writes the page
+it writes in process, a JDBC client (beeline, as BI tools connect) reads the same tables, a table
+built after it started is named within seconds, and it listens on the loopback address only."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import io
 import json
 import os
 import re
+import signal
 import subprocess
+import sys
 import time
 from datetime import date, datetime
 from pathlib import Path
@@ -21,9 +24,11 @@ from lakehouse.project import load_settings
 from lakehouse.query import EXAMPLES
 from lakehouse.warehouse import REFRESH_SECONDS
 from tests.python.support.cli import LAKEHOUSE, in_own_process
+from tests.python.support.scenario import envelope
 from tests.python.support.servers import free_port
 
 T = datetime(2023, 3, 1, 10, 0)
+T0 = 1_677_664_800  # T in epoch seconds
 #: Gold and silver rows as dbt would leave them (the columns the README's queries read).
 TABLES = {
     ("gold", "workout_bpm_summary"): (
@@ -80,6 +85,35 @@ ANSWERS = [
 ]
 
 
+def workouts(offsets: range) -> str:
+    """Landing lines: workout events of user 1 at ``offsets`` of the workout topic."""
+    return "".join(
+        envelope("workout", o, "1", {"user_id": 1, "workout_id": o}, kafka_time=T0 + o) + "\n"
+        for o in offsets
+    )
+
+
+def streaming(settings, log: Path) -> subprocess.Popen:
+    """The ingester streaming the environment's landing files (a trigger a second)."""
+    env = {**os.environ, **settings.dbt_env(), "LAKEHOUSE_TRIGGER_INTERVAL": "1 second"}
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "ingestion.job", "--mode", "stream"],
+            env={**env, "LAKEHOUSE_DRIVER_MEMORY": "1g"},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def wait_for(condition, what: str, ingester: subprocess.Popen, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert ingester.poll() is None, f"the ingester stopped before {what}"
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(1)
+
+
 def write_table(spark, settings, layer: str, name: str, schema: str, rows: list) -> Path:
     folder = settings.layer_dir(layer) / name
     spark.createDataFrame(rows, schema).coalesce(1).write.format("delta").save(str(folder))
@@ -101,7 +135,7 @@ def loopback_listeners(port: int) -> set[str]:
 
 
 def rows_of(answer: str) -> tuple[list[str], list[list[str]]]:
-    """A CSV answer's header, and its rows in order."""
+    """A CSV answer's header, and its rows sorted."""
     header, *rows = list(csv.reader(io.StringIO(answer)))
     return header, sorted(rows)
 
@@ -118,10 +152,24 @@ def test_the_warehouse_answers_the_readme_queries_and_a_jdbc_client(spark, tmp_p
 
     sql = ("sql", "--env", "test")
     assert "running on" in lakehouse("warehouse", "start", "--env", "test")
+    landing = settings.landing / "kafka"
+    landing.mkdir(parents=True)
+    (landing / "first.jsonl").write_text(workouts(range(3)))
+    ingester = streaming(settings, tmp_path / "ingester.log")
     try:
         url = f"jdbc:hive2://127.0.0.1:{port}/default"
         assert lakehouse("warehouse", "status", "--env", "test").strip() == f"running on {url}"
         assert loopback_listeners(port) == {"127.0.0.1"}
+
+        # the ingester streams into bronze; the warehouse sees each of its commits
+        def landed() -> str:
+            return lakehouse(
+                *sql, "--format", "csv", "select count(*) as n from bronze.kafka_records"
+            )
+
+        wait_for(lambda: landed() == "n\n3\n", "the first file in bronze", ingester)
+        (landing / "second.jsonl").write_text(workouts(range(3, 5)))
+        wait_for(lambda: landed() == "n\n5\n", "the second file in bronze", ingester)
 
         for (fmt, query), answer in zip(EXAMPLES, ANSWERS, strict=True):
             if fmt == "json":
@@ -169,6 +217,8 @@ def test_the_warehouse_answers_the_readme_queries_and_a_jdbc_client(spark, tmp_p
             time.sleep(1)
         assert lakehouse(*sql, "--format", "csv", "select n from gold.later") == "n\n7\n"
     finally:
+        ingester.send_signal(signal.SIGTERM)
+        ingester.wait(120)
         lakehouse("warehouse", "stop", "--env", "test")
     assert lakehouse("warehouse", "status", "--env", "test").strip() == "not running"
     assert loopback_listeners(port) == set()
