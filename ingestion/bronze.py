@@ -162,11 +162,12 @@ def insert_new(
     ``bound``, a condition on the target's columns (alias ``t``) that every row matching a row of
     the batch meets, lets Delta skip the files that cannot hold one instead of reading the whole
     table. The kept rows are then appended: an append that reads nothing of the table, which
-    Delta calls blind and never makes conflict with another writer's commit (an erasure's delete
-    or purge beside a busy ingester). The ingester's streams writing one table (landing files
-    and the broker) take turns, so a record both deliver at once lands once. A metadata change
-    meanwhile still conflicts; the append is then tried again.
-    """
+    Delta calls blind; on Databricks (WriteSerializable) it never conflicts with another
+    writer's delete or purge (an erasure beside a busy ingester), while open-source Delta,
+    Serializable only, still makes such a delete retry. The ingester's streams writing one table
+    (landing files and the broker) take turns, so a record both deliver at once lands once. A
+    metadata change meanwhile conflicts; the append is then tried again. The kept rows are
+    released when Spark collects the checkpoint's garbage."""
     spark = batch.sparkSession
     condition = F.expr(" and ".join(f"t.`{k}` <=> s.`{k}`" for k in keys))
     with _turn_of(target):
