@@ -319,7 +319,11 @@ def doomed_rows(table: DataFrame, doomed: Doomed) -> tuple[list[str], DataFrame,
 def rewrite_without(spark: SparkSession, path: Path, doomed: Doomed) -> int:
     """Replace the Delta table at ``path`` by a new one (same schema and properties) holding its
     rows but the ``doomed`` ones; the old folder, its history included, is deleted. Returns the
-    rows removed."""
+    rows removed. A rewrite cut short is taken up again: the old folder back in place."""
+    retired = path.with_name(f".{path.name}.erased")
+    if retired.exists() and not path.exists():  # cut short between its two renames
+        retired.rename(path)
+    shutil.rmtree(retired, ignore_errors=True)  # cut short after them
     table = spark.read.format("delta").load(str(path))
     key, gone, removed = doomed_rows(table, doomed)
     if not removed:
@@ -337,7 +341,6 @@ def rewrite_without(spark: SparkSession, path: Path, doomed: Doomed) -> int:
     builder.execute()
     kept = table.alias("t").join(gone.alias("d"), _same_row(key), "left_anti")
     kept.write.format("delta").mode("append").save(str(fresh))
-    retired = path.with_name(f".{path.name}.erased")
     path.rename(retired)
     fresh.rename(path)
     shutil.rmtree(retired)

@@ -50,9 +50,25 @@ def row_counts(spark: SparkSession, tables: dict[str, Path]) -> dict[str, int]:
 
 
 def forget(spark: SparkSession, settings: LocalSettings, user_id: int) -> Receipt:
-    """Erase the user from every table of the environment; returns the receipt, written last.
-    The caller holds the environment's writers lock alone. Each step can run again: after a
-    failure anywhere, the same command completes the erasure."""
+    """Erase the user from every table of the environment, then from the report; returns the
+    receipt, written last. The caller holds the environment's writers lock alone. Each step can
+    run again: after a failure anywhere, the same command completes the erasure (once the user
+    is in no table, it goes on from the report)."""
+    receipt = erasure.under_way(spark, settings, user_id)
+    if receipt.removed_at is None:
+        receipt = remove(spark, settings, user_id)
+    else:
+        receipt.landing_files = erasure.landing_files_holding(settings, user_id)
+    if report.default_path(settings).exists():  # written from gold as it was: again
+        report.write_report(report.spark_rows(spark), settings)
+    # the old report was the last file holding the user
+    erasure.finish(spark, settings, receipt, datetime.now(UTC))
+    return receipt
+
+
+def remove(spark: SparkSession, settings: LocalSettings, user_id: int) -> Receipt:
+    """Remove the user from bronze and the snapshots, then drop silver and gold and rebuild
+    them from what is left; records when the user left every table."""
     register_bronze(spark, settings)
     # whose records is the models' rules' answer: silver.users as bronze holds it now
     run_dbt(settings, ["run", "--select", "+record_owners"])
@@ -72,10 +88,7 @@ def forget(spark: SparkSession, settings: LocalSettings, user_id: int) -> Receip
     after = row_counts(spark, built_tables(spark))
     for name, rows in receipt.rows_before.items():
         receipt.rows_removed[name] = rows - after.get(name, 0)
-    if report.default_path(settings).exists():  # written from gold as it was: again
-        report.write_report(report.spark_rows(spark), settings)
-    # the tables' old folders, history included, are deleted: the user's last file with them
-    done = datetime.now(UTC)
-    receipt.removed_at = done
-    erasure.finish(spark, settings, receipt, done)
+    # the tables' old folders, history included, are deleted: the user is in no table
+    receipt.removed_at = datetime.now(UTC)
+    erasure.save_progress(spark, settings, receipt)
     return receipt

@@ -21,6 +21,7 @@ from ingestion.erasure import (
     governance_table,
     held_back_so_far,
     remove_from,
+    rewrite_without,
     subject_of,
     suppression_list,
     user_intervals,
@@ -43,6 +44,8 @@ NEW_MAC_VISIT = {
     "login": T0 + 2 * 86_400,
     "logout": T0 + 2 * 86_400 + 900,
 }
+#: The snapshot's folder: history dbt cannot rebuild, erased in place.
+SNAPSHOT = "user_profile_snapshots"
 #: What identifies the erased user, as it may be written anywhere.
 IDENTIFIERS = [str(GONE), "Zelda", "Quokkastrand", "1 Erasure Lane", GONE_MAC, "05/17/1990"]
 #: Folders of the environment that stand in for the source systems (their retention decides).
@@ -183,24 +186,24 @@ def ledger_records(spark) -> int:
     return spark.read.format("delta").load(str(path)).groupBy().sum("records").first()[0]
 
 
-def failing_on(name: str):
-    """The erasure of bronze table ``name`` as a crash leaves it: failed, the others done."""
-    real = remove_from
+def failing_for(real, name: str):
+    """``real`` (``remove_from`` a bronze table, or ``rewrite_without`` a folder) as a crash
+    leaves it: failed for the table ``name``, done for the others."""
 
-    def remove(spark, table, doomed):
+    def call(spark, table, doomed):
         if table.name == name:
-            raise RuntimeError(f"the erasure of bronze.{name} failed")
+            raise RuntimeError(f"the erasure of {name} failed")
         return real(spark, table, doomed)
 
-    return remove
+    return call
 
 
 def failing(step: str, real):
-    """dbt as a crash in the erasure's ``step`` leaves it: the owners' run goes through, the
-    rebuild fails."""
+    """A call as a crash in the erasure's ``step`` leaves it: dbt's owners' run goes through
+    (with ``real``), a build, or any call without ``real``, fails."""
 
     def fail(*args, **kwargs):
-        if args[1][0] != "build":
+        if real is not None and args[1][0] != "build":
             return real(*args, **kwargs)
         raise RuntimeError(f"the {step} failed")
 
@@ -224,7 +227,7 @@ def test_forget_leaves_no_file_holding_the_user_and_the_rest_intact(catalog, tmp
     settings = scenario_settings(tmp_path / "home")
     land(settings.landing, "wave-1.jsonl")
     ingest_once(spark, settings)
-    run_dbt(settings, ["run"])
+    run_dbt(settings, ["build", "--exclude", "test_type:unit", "test_type:data"])  # and snapshot
     # the environment's storage: its folder, and the warehouse the session's metastore keeps
     roots = (settings.root, Path(urlparse(spark.conf.get("spark.sql.warehouse.dir")).path))
     assert holders(*roots), "the scenario must put the user's identifiers into the lakehouse"
@@ -244,25 +247,44 @@ def test_forget_leaves_no_file_holding_the_user_and_the_rest_intact(catalog, tmp
     report = write_report(spark_rows(spark), settings)
     assert str(GONE) in report.read_text(), "the report must name the user"
 
-    # the erasure fails after bronze lost the user's Kafka records, before their registrations:
-    # the same command continues it, and fails in the rebuild, after silver and gold were
-    # dropped: no receipt, the erasure under way; the same command completes it
-    with monkeypatch.context() as patched, pytest.raises(RuntimeError, match="registration"):
-        patched.setattr("ingestion.erasure.remove_from", failing_on("registration_exports"))
-        forget(spark, settings, GONE)
-    [under_way] = read(spark, settings, UNDER_WAY)
-    assert under_way.rows_removed == {
+    # the erasure fails at each step in turn, and the same command continues it: after bronze
+    # lost the user's Kafka records, before their registrations; in the snapshot; in the rebuild,
+    # after silver and gold were dropped; in the report, after the rebuild. No receipt until the
+    # last run, which completes it
+    bronze_counts = {
         "bronze.kafka_records": len(gone_ids),
         "bronze.registrations": 0,  # the scenario's registrations are exported ones
     }
+    with monkeypatch.context() as patched, pytest.raises(RuntimeError, match="registration"):
+        crash = failing_for(remove_from, "registration_exports")
+        patched.setattr("ingestion.erasure.remove_from", crash)
+        forget(spark, settings, GONE)
+    [under_way] = read(spark, settings, UNDER_WAY)
+    assert under_way.rows_removed == bronze_counts
+    with monkeypatch.context() as patched, pytest.raises(RuntimeError, match="snapshot"):
+        crash = failing_for(rewrite_without, SNAPSHOT)
+        patched.setattr("ingestion.erasure.rewrite_without", crash)
+        forget(spark, settings, GONE)
+    bronze_counts["bronze.registration_exports"] = 1
+    [under_way] = read(spark, settings, UNDER_WAY)
+    assert under_way.rows_removed == bronze_counts
     with monkeypatch.context() as patched, pytest.raises(RuntimeError, match="rebuild"):
         patched.setattr("lakehouse.erasure.run_dbt", failing("rebuild", run_dbt))
         forget(spark, settings, GONE)
-    assert read(spark, settings, RECEIPTS) == [], "a receipt after a failed rebuild"
+    [under_way] = read(spark, settings, UNDER_WAY)
+    assert under_way.rows_removed == bronze_counts | {f"silver.{SNAPSHOT}": 1}
+    assert under_way.removed_at is None
+    with monkeypatch.context() as patched, pytest.raises(RuntimeError, match="report"):
+        patched.setattr("lakehouse.erasure.report.write_report", failing("report", None))
+        forget(spark, settings, GONE)
+    assert read(spark, settings, RECEIPTS) == [], "a receipt before the report was written"
     [under_way] = read(spark, settings, UNDER_WAY)
     assert under_way.subject == subject_of(GONE, erasure_key(settings))
-    assert under_way.rows_removed["bronze.kafka_records"] == len(gone_ids)
-    receipt = forget(spark, settings, GONE)
+    assert under_way.removed_at is not None, "in no table after the rebuild"
+    assert list(holders(*roots)) == [str(report)], "the report written before holds the user"
+    with monkeypatch.context() as patched:  # the tables are done: no rebuild, no dbt
+        patched.setattr("lakehouse.erasure.run_dbt", failing("rebuild", None))
+        receipt = forget(spark, settings, GONE)
     assert read(spark, settings, UNDER_WAY) == []
     assert receipt.erased_at == under_way.erased_at.replace(tzinfo=UTC), "the first attempt's"
 
@@ -286,7 +308,7 @@ def test_forget_leaves_no_file_holding_the_user_and_the_rest_intact(catalog, tmp
     [row] = read(spark, settings, RECEIPTS)
     key = erasure_key(settings)
     assert row.subject == subject_of(GONE, key) and row.rows_removed == receipt.rows_removed
-    assert row.erased_at < row.removed_at == row.files_gone_at
+    assert row.erased_at < row.removed_at < row.files_gone_at  # the report, written last
     suppressed = spark.sql(f"select * from {governance_table(settings, SUPPRESSED)}").collect()
     registered = naive(T0 - 86_400)
     assert sorted(

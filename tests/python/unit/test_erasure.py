@@ -6,6 +6,7 @@ import gzip
 import hashlib
 import hmac
 import json
+import shutil
 import stat
 from datetime import UTC, datetime, timedelta
 
@@ -28,12 +29,14 @@ from ingestion.erasure import (
     finish_purged,
     judged,
     landing_files_holding,
+    rewrite_without,
     save_progress,
     settle,
     subject_column,
     subject_of,
     suppression_reader,
     under_way,
+    where,
 )
 from ingestion.errors import LakehouseError
 from ingestion.settings import load_settings
@@ -408,3 +411,24 @@ def test_the_ingester_reads_silvers_registrations_when_a_device_is_listed(spark,
     listed = reader()
     assert listed.anyone
     assert [tuple(r) for r in listed.registrations.collect()] == [(7, "aa:00:00:00:00:07", at(8))]
+
+
+@pytest.mark.parametrize("cut", ["between the renames", "after them"])
+def test_a_rewrite_cut_short_is_taken_up_again_and_loses_no_row(spark, tmp_path, cut):
+    """A crash in ``rewrite_without`` after the old folder was moved aside, before or after the
+    new one took its place: the next run finds the table whole and removes the rows."""
+    path = tmp_path / "snapshots"
+    rows = [(1, "kept"), (2, "gone"), (3, "kept")]
+    spark.createDataFrame(rows, "user_id long, value string").write.format("delta").save(str(path))
+    retired = tmp_path / ".snapshots.erased"
+    if cut == "between the renames":
+        path.rename(retired)
+    else:
+        shutil.copytree(path, retired)
+
+    removed = rewrite_without(spark, path, where(F.col("user_id") == 2))
+
+    assert removed == 1
+    left = spark.read.format("delta").load(str(path)).collect()
+    assert sorted(tuple(r) for r in left) == [(1, "kept"), (3, "kept")]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["snapshots"]
