@@ -37,7 +37,7 @@ def summary(spark: SparkSession, settings: Settings, report: Path) -> str:
         "Answers in about a second, and a JDBC URL for BI tools, from the local SQL warehouse:",
         f"  .venv/bin/lakehouse warehouse start --env {env}",
         "",
-        f"The report (training load, heart-rate zones, gym occupancy): {report}",
+        f"The report (the dashboard's pages: training, heart rate, gyms): {report}",
         "",
         "What became of every record (the ledger, reconciled with the landing files):",
         f"  .venv/bin/lakehouse audit --env {env}",

@@ -23,46 +23,46 @@ import pytest
 from lakehouse.project import load_settings
 from lakehouse.query import EXAMPLES
 from lakehouse.warehouse import REFRESH_SECONDS
+from tests.python.support.browser import chart_marks
 from tests.python.support.cli import LAKEHOUSE, in_own_process
 from tests.python.support.scenario import envelope
 from tests.python.support.servers import free_port
 
 T = datetime(2023, 3, 1, 10, 0)
 T0 = 1_677_664_800  # T in epoch seconds
-#: Gold and silver rows as dbt would leave them (the columns the README's queries read).
+#: Gold and silver rows as dbt would leave them (the columns the README's queries and the
+#: dashboard read).
 TABLES = {
     ("gold", "workout_bpm_summary"): (
-        "user_id int, workout_id int, avg_bpm double, started_at timestamp",
-        [(1, 10, 71.5, T), (2, 11, 80.25, T.replace(minute=30, microsecond=500000))],
+        "user_id int, workout_id int, start_time timestamp, age string, min_bpm int, "
+        "avg_bpm double, max_bpm int, num_recordings bigint",
+        [
+            (1, 10, T, "30-39", 60, 71.5, 90, 12),
+            (2, 11, T.replace(minute=30, microsecond=500000), "40-49", 65, 80.25, 120, 30),
+        ],
     ),
     ("gold", "gym_summary"): (
-        "gym string, date date, visits bigint, avg_minutes double",
-        [("Zürich West", date(2023, 3, 1), 3, 52.0)],
+        "date date, gym string, mac_address string, user_id int, minutes_in_gym double, "
+        "login timestamp",
+        [(date(2023, 3, 1), "Zürich West", "aa:00:00:00:00:01", 1, 52.0, T)],
     ),
     ("gold", "workout_hr_zones"): (
         "user_id int, workout_id int, session_id int, start_time timestamp, max_hr int, "
         "trimp double, seconds_zone_0 int, seconds_zone_1 int, seconds_zone_2 int, "
-        "seconds_zone_3 int, seconds_zone_4 int, seconds_zone_5 int",
+        "seconds_zone_3 int, seconds_zone_4 int, seconds_zone_5 int, coverage double",
         [
-            (1, 10, 1, T, 190, 0.00005, 60, 0, 0, 0, 0, 0),
-            (2, 11, 1, T.replace(hour=11), 185, 152.75, 0, 0, 300, 600, 600, 300),
-            (3, 12, 2, T, 180, 98.5, 0, 120, 600, 300, 60, 0),
+            (1, 10, 1, T, 190, 0.00005, 60, 0, 0, 0, 0, 0, 0.5),
+            (2, 11, 1, T.replace(hour=11), 185, 152.75, 0, 0, 300, 600, 600, 300, 1.0),
+            (3, 12, 2, T, 180, 98.5, 0, 120, 600, 300, 60, 0, 0.75),
         ],
     ),
     ("gold", "gym_daily_utilization"): (
-        "gym string, date date, visits bigint, members bigint, peak_occupancy int",
+        "gym string, date date, visits bigint, members bigint, minutes_in_gym double, "
+        "peak_occupancy int",
         [
-            ("b", date(2023, 3, 1), 4, 3, 2),
-            ("a", date(2023, 3, 2), 1, 1, 1),
-            ("a", date(2023, 3, 1), 2, 2, 2),
-        ],
-    ),
-    ("silver", "gym_logs"): (
-        "gym string, mac_address string, login timestamp, logout timestamp",
-        [
-            ("a", "aa:00:00:00:00:01", T, T.replace(hour=11)),
-            ("a", "aa:00:00:00:00:02", T.replace(minute=30), T.replace(hour=12)),
-            ("b", "aa:00:00:00:00:03", T.replace(hour=18), None),
+            ("b", date(2023, 3, 1), 4, 3, 200.0, 2),
+            ("a", date(2023, 3, 2), 1, 1, 30.0, 1),
+            ("a", date(2023, 3, 1), 2, 2, 90.5, 2),
         ],
     ),
     ("silver", "rejected_events"): (
@@ -72,16 +72,38 @@ TABLES = {
 }
 #: What each README query prints, by hand: the table format prints the rows the CSV does.
 ANSWERS = [
-    "user_id,workout_id,avg_bpm,started_at\n"
-    "1,10,71.5,2023-03-01 10:00:00\n"
-    "2,11,80.25,2023-03-01 10:30:00.5\n",
-    [{"gym": "Zürich West", "date": "2023-03-01", "visits": 3, "avg_minutes": 52.0}],
+    "user_id,workout_id,start_time,age,min_bpm,avg_bpm,max_bpm,num_recordings\n"
+    "1,10,2023-03-01 10:00:00,30-39,60,71.5,90,12\n"
+    "2,11,2023-03-01 10:30:00.5,40-49,65,80.25,120,30\n",
+    [
+        {
+            "date": "2023-03-01",
+            "gym": "Zürich West",
+            "mac_address": "aa:00:00:00:00:01",
+            "user_id": 1,
+            "minutes_in_gym": 52.0,
+            "login": "2023-03-01T10:00:00.000000Z",
+        }
+    ],
     "user_id,start_time,trimp,hard_seconds\n"
     "2,2023-03-01 11:00:00,152.75,900\n"
     "3,2023-03-01 10:00:00,98.5,60\n"
     "1,2023-03-01 10:00:00,5.0E-5,0\n",
     "gym,date,visits,peak_occupancy\na,2023-03-01,2,2\nb,2023-03-01,4,2\na,2023-03-02,1,1\n",
     "reason,count(1)\nmalformed json,2\nunknown topic,1\n",
+]
+#: The zones chart's bars of user 2's workout: its zones' seconds (written above) in minutes.
+WORKOUT = "2023-03-01 11:00 user 2 workout 11 session 1"
+ZONE_BARS = [
+    {"Workout (start, user, kind, session)": WORKOUT, "Minutes": minutes, "Heart-rate zone": zone}
+    for zone, minutes in [
+        ("zone 0", "0"),
+        ("zone 1", "0"),
+        ("zone 2", "5"),
+        ("zone 3", "10"),
+        ("zone 4", "10"),
+        ("zone 5", "5"),
+    ]
 ]
 
 
@@ -231,8 +253,10 @@ def test_the_warehouse_answers_the_readme_queries_and_a_jdbc_client(spark, tmp_p
     lakehouse("report", "--env", "test", "--out", str(in_process))
     page = without_time(through.read_text())
     assert page == without_time(in_process.read_text())
-    assert 'class="empty"' not in page  # every chart drew the rows written by hand
-    assert "user 2 · workout 11/1 · 2023-03-01 11:00" in page
+    assert 'class="empty"' not in page  # every widget shows rows written by hand
+    bars = chart_marks(page)["zone_minutes_per_workout"]
+    workout = [bar for bar in bars if bar["Workout (start, user, kind, session)"] == WORKOUT]
+    assert sorted(workout, key=lambda bar: bar["Heart-rate zone"]) == ZONE_BARS
 
 
 def without_time(page: str) -> str:

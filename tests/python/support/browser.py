@@ -78,36 +78,35 @@ def section(texts: list[tuple[str, str]], title: str, until: str) -> list[str]:
     return [text for _, text in texts[start + 1 : end]]
 
 
+#: The ARIA roles of the marks that stand for one row of a chart's data (a line's path aside).
+DATA_MARKS = frozenset({"point", "bar", "rect mark"})
+
+
 class _ChartMarks(HTMLParser):
-    """The data marks (elements with ``data-value``) of each ``<figure data-chart>``, each with
-    its own attributes and those of the groups around it."""
+    """The data marks of each ``<figure data-widget>``: each mark's ``aria-label``
+    (``Title: value; Title: value``) as a dict of its values by their titles."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.chart: str | None = None
-        self.groups: list[dict] = []
-        self.marks: dict[str, list[dict]] = {}
+        self.widget: str | None = None
+        self.marks: dict[str, list[dict[str, str]]] = {}
 
     def handle_starttag(self, tag, attrs) -> None:
         attributes = dict(attrs)
-        if tag == "figure" and "data-chart" in attributes:
-            self.chart = attributes["data-chart"]
-            self.marks[self.chart] = []
-        elif self.chart is not None and tag == "g":
-            self.groups.append(attributes)
-        if self.chart is not None and "data-value" in attributes:
-            context = {k: v for group in self.groups for k, v in group.items()}
-            self.marks[self.chart].append({"tag": tag, **context, **attributes})
+        if tag == "figure" and "data-widget" in attributes:
+            self.widget = attributes["data-widget"]
+            self.marks[self.widget] = []
+        elif self.widget and attributes.get("aria-roledescription") in DATA_MARKS:
+            pairs = (part.split(": ", 1) for part in attributes["aria-label"].split("; "))
+            self.marks[self.widget].append(dict(pairs))
 
     def handle_endtag(self, tag) -> None:
         if tag == "figure":
-            self.chart = None
-            self.groups = []
-        elif tag == "g" and self.groups:
-            self.groups.pop()
+            self.widget = None
 
 
-def chart_marks(dom: str) -> dict[str, list[dict]]:
+def chart_marks(page: str) -> dict[str, list[dict[str, str]]]:
+    """Each chart's data marks, by widget name, each as its values by their titles."""
     parser = _ChartMarks()
-    parser.feed(dom)
+    parser.feed(page)
     return parser.marks

@@ -674,6 +674,8 @@ def build_gym_summary(gym_logs: list[Row], completed: list[Row], users: list[Row
                     "session_id": w["session_id"],
                     "minutes_in_gym": minutes(visit["logout"] - visit["login"]),
                     "minutes_exercising": minutes(w["end_time"] - w["start_time"]),
+                    "login": visit["login"],
+                    "start_time": w["start_time"],
                 }
             )
     return out

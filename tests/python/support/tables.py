@@ -159,6 +159,8 @@ COLUMNS = {
         "session_id",
         "minutes_in_gym",
         "minutes_exercising",
+        "login",
+        "start_time",
     ],
     "workout_hr_zones": [
         "user_id",

@@ -382,7 +382,7 @@ def test_gym_latest_logout_and_minutes_half_up() -> None:
         },
     ]
 
-    def summary(workout_id: int, exercising: str) -> dict:
+    def summary(workout_id: int, exercising: str, start_time: int) -> dict:
         return {
             "date": date(2023, 2, 28),
             "gym": 3,
@@ -392,9 +392,14 @@ def test_gym_latest_logout_and_minutes_half_up() -> None:
             "session_id": 1,
             "minutes_in_gym": Decimal("1.01"),
             "minutes_exercising": Decimal(exercising),
+            "login": login * US,
+            "start_time": start_time,
         }
 
-    assert result["gym_summary"] == [summary(1, "0.13"), summary(2, "1.50")]
+    assert result["gym_summary"] == [
+        summary(1, "0.13", login * US),
+        summary(2, "1.50", 1_677_628_850_300_000),
+    ]
 
 
 # Age bins ([rule 8](docs/contract.md#rule-8)), gold summary ([rule 10](docs/contract.md#rule-10)) -

@@ -1,321 +1,319 @@
-"""The HTML report: hourly occupancy exact at its boundaries, training load per user and date,
-one data mark per value drawn, every value escaped, and nothing loaded from a network."""
+"""``lakehouse report``: the dashboard file's widgets, their queries on hand-written rows, and the
+page that draws them (each chart mark's values read back from its label)."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from html.parser import HTMLParser
 from types import SimpleNamespace
 
 import pytest
 
 from ingestion.errors import LakehouseError
+from lakehouse import report
 from lakehouse.project import load_settings
 from lakehouse.report import (
-    DailyLoad,
+    Dashboard,
+    Page,
     ReportData,
-    Utilization,
-    Visit,
-    Workout,
+    Widget,
     default_path,
-    hourly_occupancy,
+    load_dashboard,
     read_report,
-    recent_workouts,
     render,
-    training_load,
+    widget_sql,
 )
+from tests.python.support.browser import chart_marks
 
-D1, D2, D3 = date(2023, 3, 1), date(2023, 3, 2), date(2023, 3, 3)
-GENERATED = datetime(2023, 3, 4, 12, 0, 5, tzinfo=UTC)
-
-
-def at(day: date, hh: int, mm: int = 0, ss: int = 0, us: int = 0) -> datetime:
-    return datetime(day.year, day.month, day.day, hh, mm, ss, us)
+DAY_1 = 1_677_628_800_000  # 2023-03-01T00:00:00Z, in milliseconds
+DAY_2 = DAY_1 + 86_400_000
+DATASET = "select user_id, day, trimp from report_test_workouts"
 
 
-class Marks(HTMLParser):
-    """Per chart: the tags carrying ``data-value`` (with their attributes), whether it drew an
-    ``<svg>``, and its text."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.chart: str | None = None
-        self.depth = 0
-        self.marks: dict[str, list[tuple[str, dict[str, str | None]]]] = {}
-        self.svgs: dict[str, int] = {}
-        self.text: dict[str, str] = {}
-
-    def handle_starttag(self, tag, attrs):
-        attributes = dict(attrs)
-        if tag == "figure":
-            self.chart = attributes["data-chart"]
-            self.marks[self.chart], self.svgs[self.chart], self.text[self.chart] = [], 0, ""
-        elif self.chart and tag == "svg":
-            self.svgs[self.chart] += 1
-        if self.chart and "data-value" in attributes:
-            self.marks[self.chart].append((tag, attributes))
-
-    def handle_endtag(self, tag):
-        if tag == "figure":
-            self.chart = None
-
-    def handle_data(self, data):
-        if self.chart:
-            self.text[self.chart] += data
+def encoding(field: str, scale: str, title: str) -> dict:
+    return {"fieldName": field, "scale": {"type": scale}, "displayName": title}
 
 
-def parsed(page: str) -> Marks:
-    marks = Marks()
-    marks.feed(page)
-    return marks
+LOAD = Widget(
+    name="load",
+    kind="line",
+    title="Training load per user per day",
+    description="Sum of TRIMP.",
+    dataset="workouts",
+    fields=(
+        ("daily(day)", 'DATE_TRUNC("DAY", `day`)'),
+        ("sum(trimp)", "SUM(`trimp`)"),
+        ("user_id", "`user_id`"),
+    ),
+    encodings={
+        "x": encoding("daily(day)", "temporal", "Date (UTC)"),
+        "y": encoding("sum(trimp)", "quantitative", "Load"),
+        "color": encoding("user_id", "categorical", "User"),
+    },
+)
+TABLE = Widget(
+    name="workouts",
+    kind="table",
+    title="Workouts",
+    dataset="workouts",
+    fields=(("day", "`day`"), ("user_id", "`user_id`"), ("trimp", "`trimp`")),
+    disaggregated=True,
+    encodings={
+        "columns": [
+            {"fieldName": "day", "displayName": "Day"},
+            {"fieldName": "user_id", "displayName": "User"},
+            {"fieldName": "trimp", "displayName": "TRIMP"},
+        ]
+    },
+)
+DASHBOARD = Dashboard({"workouts": DATASET}, (Page("Training", (LOAD, TABLE)),))
 
 
-def values(marks: list, tag: str) -> list[str]:
-    return [attributes["data-value"] for t, attributes in marks if t == tag]
+def page_of(*widgets_and_rows, env: str = "test") -> str:
+    return render(
+        ReportData(
+            env=env,
+            generated_at=datetime(2023, 3, 4, 12, 0, 5, tzinfo=UTC),
+            row_counts={"gold.workout_hr_zones": 3},
+            pages=((Page("Training", ()), tuple(widgets_and_rows)),),
+        )
+    )
 
 
-# --- hourly occupancy ---------------------------------------------------------------------------
+# --- the dashboard file -------------------------------------------------------------------------
 
 
-def test_one_leaving_as_another_enters_is_not_counted_twice():
-    visits = [
-        Visit(1, at(D1, 10), at(D1, 11)),  # A
-        Visit(1, at(D1, 11), at(D1, 12)),  # B enters as A leaves
-        Visit(1, at(D1, 10, 30), at(D1, 10, 45)),  # C inside with A
-        Visit(2, at(D1, 9), at(D1, 9, 30)),
-        Visit(2, at(D1, 9, 30), at(D1, 10)),  # enters as the other leaves, within one hour
-    ]
-    assert hourly_occupancy(visits) == {
-        (1, D1, 10): 2,
-        (1, D1, 11): 1,
-        (2, D1, 9): 1,
+def test_the_dashboard_file_reads_as_pages_of_widgets_in_reading_order(tmp_path):
+    chart = {
+        "name": "visits",
+        "queries": [
+            {
+                "name": "main_query",
+                "query": {
+                    "datasetName": "days",
+                    "fields": [{"name": "gym", "expression": "`gym`"}],
+                    "disaggregated": False,
+                },
+            }
+        ],
+        "spec": {
+            "widgetType": "bar",
+            "encodings": {"x": encoding("gym", "categorical", "Gym")},
+            "frame": {"title": "Visits", "description": "Per gym."},
+        },
+    }
+    text = {"name": "title", "multilineTextboxSpec": {"lines": ["## Gyms\n", "Closed visits."]}}
+    serialized = {
+        "datasets": [{"name": "days", "queryLines": ["select gym\n", "from gold.gym_days"]}],
+        "pages": [
+            {
+                "name": "gyms",
+                "displayName": "Gyms",
+                "layout": [
+                    {"widget": chart, "position": {"x": 3, "y": 2, "width": 3, "height": 6}},
+                    {"widget": text, "position": {"x": 0, "y": 0, "width": 6, "height": 2}},
+                ],
+            }
+        ],
+    }
+    path = tmp_path / "dashboard.lvdash.json"
+    path.write_text(json.dumps(serialized))
+
+    dashboard = load_dashboard(path)
+
+    assert dashboard.datasets == {"days": "select gym\nfrom gold.gym_days"}
+    assert dashboard.tables == ("gold.gym_days",)
+    assert dashboard.pages == (
+        Page(
+            "Gyms",
+            (
+                Widget("title", "text", text="## Gyms\nClosed visits."),
+                Widget(
+                    "visits",
+                    "bar",
+                    title="Visits",
+                    description="Per gym.",
+                    dataset="days",
+                    fields=(("gym", "`gym`"),),
+                    encodings={"x": encoding("gym", "categorical", "Gym")},
+                ),
+            ),
+        ),
+    )
+
+
+def test_the_deployed_dashboard_reads_gold_only():
+    dashboard = load_dashboard()
+    assert dashboard.tables and all(t.startswith("gold.") for t in dashboard.tables)
+    assert {w.kind for page in dashboard.pages for w in page.widgets} <= {
+        "line",
+        "bar",
+        "heatmap",
+        "table",
+        "text",
     }
 
 
-def test_a_visit_counts_in_each_hour_it_spans_and_not_in_the_hour_it_ends_at():
-    visits = [
-        Visit(1, at(D1, 8, 15), at(D1, 11, 30)),
-        Visit(1, at(D1, 9, 59, 59, 999_999), at(D1, 10)),  # one microsecond, in hour 9
-        Visit(2, at(D1, 7), at(D1, 8)),  # ends exactly at 08:00: nothing in hour 8
-    ]
-    assert hourly_occupancy(visits) == {
-        (1, D1, 8): 1,
-        (1, D1, 9): 2,
-        (1, D1, 10): 1,
-        (1, D1, 11): 1,
-        (2, D1, 7): 1,
-    }
+# --- a widget's query ---------------------------------------------------------------------------
 
 
-def test_a_visit_past_midnight_counts_in_hour_0_of_the_next_date():
-    visits = [
-        Visit(3, at(D1, 23, 30), at(D2, 0, 30)),
-        Visit(3, at(D2, 0, 10), at(D2, 0, 20)),
-    ]
-    assert hourly_occupancy(visits) == {(3, D1, 23): 1, (3, D2, 0): 2}
-
-
-def test_zero_length_reversed_and_open_visits_are_never_inside():
-    visits = [
-        Visit(1, at(D1, 10), at(D1, 10)),
-        Visit(1, at(D1, 12), at(D1, 11)),
-        Visit(1, at(D1, 13), None),
-    ]
-    assert hourly_occupancy(visits) == {}
-
-
-def test_a_logout_in_the_year_9999_neither_stretches_nor_stalls_the_heatmap():
-    """The window ends one date past the latest login's: the absurd visit counts only within it,
-    and the dates before stay in view."""
-    visits = [
-        Visit(1, at(D1, 10), at(D1, 11)),
-        Visit(1, at(D2, 10), datetime(9999, 12, 31, 23, 59)),
-    ]
-    occupancy = hourly_occupancy(visits, days=3)
-    assert occupancy == {
-        (1, D1, 10): 1,
-        **{(1, D2, hour): 1 for hour in range(10, 24)},
-        **{(1, D3, hour): 1 for hour in range(24)},
-    }
-
-
-def test_the_window_ends_at_the_latest_logout_and_keeps_the_latest_days():
-    visits = [Visit(1, at(D1, 10), at(D1, 11)), Visit(2, at(D3, 10), at(D3, 11))]
-    assert hourly_occupancy(visits, days=1) == {(2, D3, 10): 1}
-    assert hourly_occupancy(visits, days=3) == {(1, D1, 10): 1, (2, D3, 10): 1}
-
-
-# --- training load ------------------------------------------------------------------------------
-
-
-def test_training_load_sums_per_user_and_date_and_keeps_the_largest_totals():
+@pytest.fixture
+def workouts(spark):
     rows = [
-        DailyLoad(7, D1, Decimal("10.50")),
-        DailyLoad(7, D1, Decimal("2.25")),  # same user and date: added
-        DailyLoad(7, D3, Decimal("1.00")),
-        DailyLoad(8, D2, Decimal("13.75")),  # ties with user 7 (13.75): the lower id first
-        DailyLoad(9, D1, Decimal("5.00")),
-        DailyLoad(9, D2, None),  # no zones, no TRIMP
-        DailyLoad(10, D2, None),
+        (1, date(2023, 3, 1), Decimal("10.50")),
+        (1, date(2023, 3, 1), Decimal("5.00")),
+        (2, date(2023, 3, 1), None),
+        (1, date(2023, 3, 2), Decimal("2.25")),
+        (3, date(2023, 3, 2), Decimal("7.00")),
     ]
-    load = training_load(rows, top=2)
-    assert load.total_users == 3
-    assert [(u.user_id, u.total, u.by_date) for u in load.users] == [
-        (7, Decimal("13.75"), {D1: Decimal("12.75"), D3: Decimal("1.00")}),
-        (8, Decimal("13.75"), {D2: Decimal("13.75")}),
+    frame = spark.createDataFrame(rows, "user_id int, day date, trimp decimal(10,2)")
+    frame.createOrReplaceTempView("report_test_workouts")
+    yield spark
+    spark.catalog.dropTempView("report_test_workouts")
+
+
+def test_a_chart_query_aggregates_by_its_other_fields_with_days_in_epoch_milliseconds(workouts):
+    rows = [tuple(r) for r in workouts.sql(widget_sql(LOAD, DASHBOARD)).collect()]
+    assert rows == [  # in the order of the fields, nulls first
+        (DAY_1, None, 2),
+        (DAY_1, Decimal("15.50"), 1),
+        (DAY_2, Decimal("2.25"), 1),
+        (DAY_2, Decimal("7.00"), 3),
     ]
 
 
-def test_recent_workouts_are_the_newest_with_zones():
-    zones = (Decimal(60),) * 6
-    workouts = [
-        Workout(1, 1, 1, at(D1, 8), zones),
-        Workout(1, 1, 2, at(D2, 8), None),
-        Workout(2, 1, 1, at(D3, 8), zones),
-        Workout(3, 1, 1, at(D2, 9), zones),
-    ]
-    assert [(w.user_id, w.start_time) for w in recent_workouts(workouts, limit=2)] == [
-        (2, at(D3, 8)),
-        (3, at(D2, 9)),
+def test_a_table_query_gives_text_the_latest_first_and_one_row_past_the_limit(
+    workouts, monkeypatch
+):
+    monkeypatch.setattr(report, "TABLE_ROWS", 3)
+    rows = [tuple(r) for r in workouts.sql(widget_sql(TABLE, DASHBOARD)).collect()]
+    assert rows == [
+        ("2023-03-02", "1", "2.25"),
+        ("2023-03-02", "3", "7.00"),
+        ("2023-03-01", "1", "5.00"),
+        ("2023-03-01", "1", "10.50"),
     ]
 
 
 # --- the page -----------------------------------------------------------------------------------
 
 
-def report_data(**overrides) -> ReportData:
-    data = {
-        "env": "test",
-        "generated_at": GENERATED,
-        "row_counts": {
-            "gold.workout_hr_zones": 4,
-            "gold.gym_daily_utilization": 2,
-            "silver.gym_logs": 4,
+def test_each_chart_mark_names_its_values_and_a_missing_value_draws_nothing():
+    rows = [(DAY_1, Decimal("15.50"), 1), (DAY_1, None, 2), (DAY_2, Decimal("2.25"), 1)]
+    marks = chart_marks(page_of((LOAD, rows)))
+    assert marks == {
+        "load": [
+            {"Date (UTC)": "2023-03-01", "Load": "15.5", "User": "1"},
+            {"Date (UTC)": "2023-03-02", "Load": "2.25", "User": "1"},
+        ]
+    }
+
+
+def test_an_axis_of_several_fields_draws_each_as_a_series():
+    widget = Widget(
+        name="bpm",
+        kind="line",
+        title="Heart rate per day",
+        fields=(("day", "`day`"), ("avg(bpm)", "AVG(`bpm`)"), ("max(bpm)", "MAX(`bpm`)")),
+        encodings={
+            "x": encoding("day", "temporal", "Date"),
+            "y": {
+                "scale": {"type": "quantitative"},
+                "fields": [
+                    {"fieldName": "avg(bpm)", "displayName": "Mean"},
+                    {"fieldName": "max(bpm)", "displayName": "Highest"},
+                ],
+            },
         },
-        "loads": [
-            DailyLoad(7, D1, Decimal("12.75")),
-            DailyLoad(7, D3, Decimal("1.00")),
-            DailyLoad(8, D2, Decimal("4.50")),
+    )
+    marks = chart_marks(page_of((widget, [(DAY_1, 95.333333, 150)])))
+    assert sorted(marks["bpm"], key=lambda m: m["Series"]) == [
+        {"Date": "2023-03-01", "Mean, Highest": "150", "Series": "Highest"},
+        {"Date": "2023-03-01", "Mean, Highest": "95.33", "Series": "Mean"},
+    ]
+
+
+def test_a_heatmap_draws_a_cell_per_row_and_bars_a_bar_per_row():
+    def chart(name: str, kind: str, channels: dict[str, tuple]) -> Widget:
+        """A chart of one field per channel: (name, expression, scale, title) each."""
+        return Widget(
+            name=name,
+            kind=kind,
+            fields=tuple((field, expression) for field, expression, *_ in channels.values()),
+            encodings={c: encoding(f, *rest) for c, (f, _, *rest) in channels.items()},
+        )
+
+    hour, gym = ("hour", "`hour`", "categorical", "Hour"), ("gym", "`gym`", "categorical", "Gym")
+    visits = ("sum(visits)", "SUM(`visits`)", "quantitative", "Visits")
+    cells = chart("arrivals", "heatmap", {"x": hour, "y": gym, "color": visits})
+    workout = ("workout", "`workout`", "categorical", "Workout")
+    minutes = ("sum(m)", "SUM(`m`)", "quantitative", "Minutes")
+    zone = ("zone", "`zone`", "categorical", "Zone")
+    bars = chart("zones", "bar", {"x": workout, "y": minutes, "color": zone})
+    marks = chart_marks(
+        page_of(
+            (cells, [(7, "a", 3), (18, "b", 5)]),
+            (bars, [("w1", Decimal("1.5"), "zone 0"), ("w1", Decimal("2"), "zone 1")]),
+        )
+    )
+    assert marks == {
+        "arrivals": [
+            {"Hour": "7", "Gym": "a", "Visits": "3"},
+            {"Hour": "18", "Gym": "b", "Visits": "5"},
         ],
-        "workouts": [
-            Workout(
-                7,
-                1,
-                1,
-                at(D1, 10),
-                tuple(Decimal(s) for s in ("60", "90", "30.500000", "0", "0", "1")),
-            ),
-            Workout(
-                8, 2, 1, at(D2, 10), tuple(Decimal(s) for s in ("0", "0", "0", "0", "120", "6"))
-            ),
-        ],
-        "workouts_without_zones": 2,
-        "visits": [
-            Visit(1, at(D1, 10), at(D1, 11)),
-            Visit(1, at(D1, 11), at(D1, 12)),
-            Visit(1, at(D1, 10, 30), at(D1, 10, 45)),
-            Visit(1, at(D1, 23, 30), at(D2, 0, 30)),
-        ],
-        "utilization": [
-            Utilization(1, D1, 4, 3, 2),
-            Utilization(1, D2, 0, 0, 0),
+        "zones": [
+            {"Workout": "w1", "Minutes": "1.5", "Zone": "zone 0"},
+            {"Workout": "w1", "Minutes": "2", "Zone": "zone 1"},
         ],
     }
-    return ReportData(**{**data, **overrides})
 
 
-def test_each_chart_has_one_mark_per_value_drawn():
-    page = render(report_data())
-    marks = parsed(page)
-    assert sorted(marks.marks) == ["occupancy", "training-load", "zones"]
-    assert marks.svgs == {"training-load": 1, "zones": 1, "occupancy": 1}
-
-    load = marks.marks["training-load"]
-    assert values(load, "path") == ["13.75", "4.50"]  # a line per user, its total
-    assert values(load, "circle") == ["12.75", "1.00", "4.50"]  # a point per user and date
-
-    zones = marks.marks["zones"]
-    assert values(zones, "rect") == [
-        *["0.00", "0.00", "0.00", "0.00", "2.00", "0.10"],  # newest on top
-        *["1.00", "1.50", "0.51", "0.00", "0.00", "0.02"],
-    ]
-    assert [a["data-zone"] for _, a in zones] == [str(k) for k in range(6)] * 2
-
-    cells = [(a["data-hour"], a["data-value"]) for t, a in marks.marks["occupancy"]]
-    assert len(cells) == 2 * 24  # gym 1 on D1 and D2, every hour
-    day1, day2 = cells[:24], cells[24:]
-    assert [v for _, v in day1] == ["0"] * 10 + ["2", "1"] + ["0"] * 11 + ["1"]
-    assert [v for _, v in day2] == ["1"] + ["0"] * 23
-    assert "2023-03-01" in marks.text["occupancy"] and "peak" in page
-
-
-def test_an_outlying_date_joins_the_line_through_the_dates_with_a_workout():
-    """Past a year between the first and the last date, the line has a point per date with a
-    workout, not per day."""
-    far = date(9999, 12, 31)
-    loads = [DailyLoad(7, D1, Decimal("2.00")), DailyLoad(7, far, Decimal("3.00"))]
-    page = render(report_data(loads=loads))
-    path = re.search(r'<path d="M([^"]*)"[^>]*data-value="5.00"', page).group(1)
-    assert len(path.split(" L")) == 2
-
-
-def test_each_point_names_its_date():
-    marks = parsed(render(report_data())).marks["training-load"]
-    points = [(a["data-date"], a["data-value"]) for tag, a in marks if tag == "circle"]
-    assert sorted(points) == [
-        ("2023-03-01", "12.75"),
-        ("2023-03-02", "4.50"),
-        ("2023-03-03", "1.00"),
-    ]
+def test_a_table_shows_its_first_rows_and_says_when_there_are_more(monkeypatch):
+    monkeypatch.setattr(report, "TABLE_ROWS", 2)
+    rows = [("2023-03-02", "1", "2.25"), ("2023-03-01", "1", "5.00"), ("2023-03-01", "1", "10.50")]
+    page = page_of((TABLE, rows))
+    assert "<th>Day</th><th>User</th><th>TRIMP</th>" in page
+    assert "<td>2023-03-01</td><td>1</td><td>5.00</td>" in page
+    assert "10.50" not in page
+    assert "The first 2 rows; the dashboard shows them all." in page
+    assert "dashboard shows them all" not in page_of((TABLE, rows[:2]))
 
 
 def test_header_names_the_environment_the_time_and_the_tables_read():
-    page = render(report_data())
+    page = page_of()
     assert "2023-03-04 12:00:05 UTC" in page
-    for table, rows in report_data().row_counts.items():
-        assert f"<tr><td>{table}</td><td>{rows}</td></tr>" in page
+    assert "<tr><td>gold.workout_hr_zones</td><td>3</td></tr>" in page
     assert 'data-env="test"' in page
 
 
-def test_workouts_without_zones_are_counted_in_the_caption_not_drawn():
-    text = parsed(render(report_data())).text["zones"]
-    assert "2 workouts without zones" in text and "not drawn" in text
-
-
-def test_values_from_the_data_are_escaped():
+def test_values_from_the_data_and_the_text_are_escaped():
     hostile = "<script>alert('x')</script>"
-    page = render(
-        report_data(
-            env="test",
-            loads=[DailyLoad(hostile, D1, Decimal(1))],
-            workouts=[Workout(hostile, hostile, 1, at(D1, 10), (Decimal(60),) * 6)],
-            visits=[Visit(hostile, at(D1, 10), at(D1, 11))],
-            utilization=[Utilization(hostile, D1, 1, 1, 1)],
-        )
+    text = Widget("title", "text", text=f"## Training\n{hostile}")
+    page = page_of(
+        (text, []),
+        (LOAD, [(DAY_1, Decimal(1), hostile)]),
+        (TABLE, [(hostile, "1", "1")]),
+        env=hostile,
     )
     assert "<script" not in page
-    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
-    marks = parsed(page)
-    assert all(marks.marks[chart] for chart in ("training-load", "zones", "occupancy"))
+    assert "<h3>Training</h3>" in page  # a heading below the page's
+    assert chart_marks(page)["load"] == [{"Date (UTC)": "2023-03-01", "Load": "1", "User": hostile}]
 
 
-def test_a_chart_without_rows_says_so_and_draws_nothing():
-    nothing = {"loads": [], "workouts": [], "visits": [], "utilization": []}
-    page = render(report_data(workouts_without_zones=0, **nothing))
-    marks = parsed(page)
-    for chart in ("training-load", "zones", "occupancy"):
-        assert "no rows yet: run lakehouse build --env test" in marks.text[chart]
-        assert marks.marks[chart] == [] and marks.svgs[chart] == 0
-    assert "<figcaption>" in page
+def test_a_widget_without_rows_says_so_and_draws_nothing():
+    page = page_of((LOAD, []), (TABLE, []))
+    assert page.count("No rows yet in test.") == 2
+    assert "<svg" not in page and "<table><thead>" not in page
 
 
 def test_the_page_loads_nothing_from_a_network():
-    page = render(report_data())
-    assert "http://" not in page and "https://" not in page
-    assert not re.search(r"\b(src|href|xlink:href)\s*=", page)
-    assert "@import" not in page and "url(" not in page
+    page = page_of((LOAD, [(DAY_1, Decimal(1), 1)]), (TABLE, [("2023-03-01", "1", "1")]))
+    namespaces = {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}
+    assert set(re.findall(r"https?://[^\s\"'<>]+", page)) <= namespaces
+    assert not re.search(r"\b(src|href)\s*=", page)
+    assert not re.search(r"url\((?!#)", page) and "@import" not in page
     assert "<script" not in page and "<link" not in page
 
 
@@ -323,17 +321,16 @@ def test_the_page_loads_nothing_from_a_network():
 
 
 def test_a_missing_table_asks_for_a_build():
-    """Silver has its gym logs; gold has a schema and no table yet."""
+    """Gold has a schema and one of the tables the dashboard reads."""
     answers = {
-        "show schemas": [("default",), ("silver",), ("gold",)],
-        "show tables in silver": [SimpleNamespace(tableName="gym_logs")],
-        "show tables in gold": [SimpleNamespace(tableName="workout_bpm_summary")],
+        "show schemas": [("default",), ("gold",)],
+        "show tables in gold": [SimpleNamespace(tableName="gym_summary")],
     }
     settings = SimpleNamespace(env=SimpleNamespace(value="test"))
+    dashboard = Dashboard({"a": "select * from gold.gym_summary join gold.workout_hr_zones"}, ())
     with pytest.raises(LakehouseError, match=r"run lakehouse build --env test first") as caught:
-        read_report(answers.__getitem__, settings)
-    assert "gold.workout_hr_zones" in str(caught.value)
-    assert "gold.gym_daily_utilization" in str(caught.value)
+        read_report(answers.__getitem__, settings, dashboard)
+    assert "no table gold.workout_hr_zones in test" in str(caught.value)
 
 
 def test_the_report_sits_in_the_docs_site(tmp_path):

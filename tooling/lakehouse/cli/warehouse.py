@@ -81,7 +81,10 @@ def sql(ctx, fmt, query) -> None:
     table = Table(*columns)
     for row in rows:
         table.add_row(*["" if v is None else v for v in row])
-    Console().print(table)
+    console = Console()
+    if not console.is_terminal:  # a pipe or a file: whole rows, not folded to 80 columns
+        console.width = max(console.width, console.measure(table).maximum)
+    console.print(table)
 
 
 def failed(first_line: str) -> LakehouseError:
@@ -134,10 +137,10 @@ def ask_warehouse(server, query: str, fmt: str):
 )
 @click.pass_context
 def report(ctx, out) -> None:
-    """Write a static HTML report of an environment's gold tables: training load per user,
-    minutes in heart-rate zones per workout, gym occupancy by hour. The page loads nothing from
-    elsewhere. Like ``sql``, it reads the tables by their folders, through the SQL warehouse
-    when it runs."""
+    """Write a static HTML report of an environment's gold tables: the AI/BI dashboard's pages
+    (training load and heart-rate zones per workout, heart rate, gym visits and arrivals), each
+    chart drawn from the dashboard's own definition. The page loads nothing from elsewhere. Like
+    ``sql``, it reads the tables by their folders, through the SQL warehouse when it runs."""
     from lakehouse import warehouse as endpoint
     from lakehouse.catalog import name_tables
     from lakehouse.report import spark_rows, write_report
