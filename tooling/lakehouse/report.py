@@ -173,7 +173,8 @@ def widget_sql(widget: Widget, dashboard: Dashboard) -> str:
     keys = [str(i) for i, (_, e) in enumerate(widget.fields, 1) if not AGGREGATE.match(e)]
     lines = [
         "select " + ", ".join(selected(name, e) for name, e in widget.fields),
-        f"from ({dashboard.datasets[widget.dataset]}) as dataset",
+        # the dataset's last line may be a comment
+        f"from (\n{dashboard.datasets[widget.dataset]}\n) as dataset",
     ]
     if not widget.disaggregated and keys:
         lines.append("group by " + ", ".join(keys))
