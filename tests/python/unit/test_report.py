@@ -29,7 +29,8 @@ from tests.python.support.browser import chart_marks
 
 DAY_1 = 1_677_628_800_000  # 2023-03-01T00:00:00Z, in milliseconds
 DAY_2 = DAY_1 + 86_400_000
-DATASET = "select user_id, day, trimp from report_test_workouts"
+#: A dataset's SQL, ending as a file may: in a comment.
+DATASET = "select user_id, day, trimp\nfrom report_test_workouts\n-- the hand-written rows"
 
 
 def encoding(field: str, scale: str, title: str) -> dict:
