@@ -683,28 +683,48 @@ def landing_files_holding(settings: Settings, user_id: int) -> list[str]:
 
 
 # The erasure ------------------------------------------------------------------------------------
+#: The step of an erasure that reads whose records are the user's (silver.record_owners).
+OWNED_RECORDS_STEP = "bronze.kafka_records"
+
+
+def needs_owners(receipt: Receipt) -> bool:
+    """Whether the erasure still reads ``silver.record_owners``: its Kafka records (and the
+    suppression list, written before them) are not done yet."""
+    return OWNED_RECORDS_STEP not in receipt.rows_removed
+
+
 def forget(spark: SparkSession, settings: Settings, user_id: int, snapshots: list) -> Receipt:
     """Remove the user from bronze and from ``snapshots`` (sql names, or paths on the embedded
     default), put them on the suppression list and list the landing files that still hold them.
-    Silver and gold are derived: the caller rebuilds them without the user afterwards."""
+    Silver and gold are derived: the caller rebuilds them without the user afterwards. A rerun
+    skips the tables an earlier run finished (each is in the receipt once done)."""
     receipt = under_way(spark, settings, user_id)
+    done = set(receipt.rows_removed)
     save_progress(spark, settings, receipt)  # under way from here: a rerun continues it
-    records = owned_records(spark, settings, user_id)
-    # first: a batch landing meanwhile is filtered already
-    kafka = settings.bronze_table("kafka_records").read(spark).select("record_id")
-    erased = records.join(kafka, "record_id", "left_semi")
-    _suppress(spark, settings, receipt, held_registrations(spark, settings, user_id), erased)
+    records = None
+    if needs_owners(receipt):
+        records = owned_records(spark, settings, user_id)
+        # first: a batch landing meanwhile is filtered already
+        kafka = settings.bronze_table("kafka_records").read(spark).select("record_id")
+        erased = records.join(kafka, "record_id", "left_semi")
+        _suppress(spark, settings, receipt, held_registrations(spark, settings, user_id), erased)
     doomed = {
-        "kafka_records": among(records),
-        "registrations": where(registration_rows_of("registrations", user_id)),
-        "registration_exports": where(registration_rows_of("registration_exports", user_id)),
+        "kafka_records": lambda: among(records),
+        "registrations": lambda: where(registration_rows_of("registrations", user_id)),
+        "registration_exports": lambda: where(
+            registration_rows_of("registration_exports", user_id)
+        ),
     }
     for name, rows in doomed.items():
-        receipt.add_removed(f"bronze.{name}", remove_from(spark, settings.bronze_table(name), rows))
-        save_progress(spark, settings, receipt)
+        if f"bronze.{name}" not in done:
+            removed = remove_from(spark, settings.bronze_table(name), rows())
+            receipt.add_removed(f"bronze.{name}", removed)
+            save_progress(spark, settings, receipt)
     theirs = where(F.coalesce(F.col("user_id") == F.lit(user_id), F.lit(False)))
     for snapshot in snapshots:
         label = f"silver.{Path(str(snapshot)).name}" if isinstance(snapshot, Path) else snapshot
+        if label in done:
+            continue
         if isinstance(snapshot, Path):
             receipt.add_removed(label, rewrite_without(spark, snapshot, theirs))
         else:

@@ -56,7 +56,7 @@ def forget(spark: SparkSession, settings: LocalSettings, user_id: int) -> Receip
     is in no table, it goes on from the report)."""
     receipt = erasure.under_way(spark, settings, user_id)
     if receipt.removed_at is None:
-        receipt = remove(spark, settings, user_id)
+        receipt = remove(spark, settings, user_id, receipt)
     else:
         receipt.landing_files = erasure.landing_files_holding(settings, user_id)
     if report.default_path(settings).exists():  # written from gold as it was: again
@@ -66,12 +66,14 @@ def forget(spark: SparkSession, settings: LocalSettings, user_id: int) -> Receip
     return receipt
 
 
-def remove(spark: SparkSession, settings: LocalSettings, user_id: int) -> Receipt:
+def remove(spark: SparkSession, settings: LocalSettings, user_id: int, so_far: Receipt) -> Receipt:
     """Remove the user from bronze and the snapshots, then drop silver and gold and rebuild
-    them from what is left; records when the user left every table."""
+    them from what is left (``so_far``: the erasure under way); records when the user left every
+    table."""
     register_bronze(spark, settings)
-    # whose records is the models' rules' answer: silver.users as bronze holds it now
-    run_dbt(settings, ["run", "--select", "+record_owners"])
+    if erasure.needs_owners(so_far):
+        # whose records is the models' rules' answer: silver.users as bronze holds it now
+        run_dbt(settings, ["run", "--select", "+record_owners"])
     tables = built_tables(spark)
     snapshots = {name: path for name, path in tables.items() if is_snapshot(spark, path)}
     derived = {name: path for name, path in tables.items() if name not in snapshots}
