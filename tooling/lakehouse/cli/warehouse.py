@@ -83,7 +83,7 @@ def sql(ctx, fmt, query) -> None:
         table.add_row(*["" if v is None else v for v in row])
     console = Console()
     if not console.is_terminal:  # a pipe or a file: whole rows, not folded to 80 columns
-        console.width = max(console.width, console.measure(table).maximum)
+        console = Console(width=Console(width=100_000).measure(table).maximum)
     console.print(table)
 
 
