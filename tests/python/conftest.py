@@ -31,11 +31,11 @@ LANES = {
         "integration/test_kafka.py",
         "integration/test_streaming.py",
         "integration/test_warehouse.py",
-        "integration/test_query_any_time.py",
     ],
     "world-lane-2": [
         "integration/test_erasure.py",
         "integration/test_pipeline.py",
+        "integration/test_query_any_time.py",
     ],
 }
 #: Each lane's module, with its lane and its place in it.
