@@ -16,9 +16,10 @@ from pathlib import Path
 
 import yaml
 
+from lakehouse import report
 from lakehouse.project import REPO_ROOT as REPO
+from lakehouse.report import DASHBOARD
 
-DASHBOARD = REPO / "dashboards" / "fitness.lvdash.json"
 GOLD = REPO / "models" / "gold"
 
 # SQL reading -----------------------------------------------------------------------------------
@@ -189,16 +190,11 @@ def load_dashboard(path: Path = DASHBOARD) -> dict:
     return _load(path)
 
 
-def dataset_sql(dataset: dict) -> str:
-    """A dataset's query (a Lakeview file holds it as ``queryLines``)."""
-    return "".join(dataset["queryLines"])
-
-
 def dashboard_queries(path: Path = DASHBOARD) -> dict[str, str]:
     """Each dataset's SQL by dataset name. Tables are named ``gold.<table>``: the catalog is the
     environment's (on Databricks the bundle's ``dataset_catalog``, locally the session's own), so
     every query also runs as it is against the local gold tables."""
-    return {dataset["name"]: dataset_sql(dataset) for dataset in load_dashboard(path)["datasets"]}
+    return report.load_dashboard(path).datasets
 
 
 def widgets(dashboard: dict) -> Iterator[tuple[str, dict, dict]]:
