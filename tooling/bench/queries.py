@@ -1,6 +1,7 @@
-"""Latency of the README's example queries as a user meets it: each ``lakehouse sql`` in a
-process of its own, in process (a Spark of its own each time) and through the environment's SQL
-warehouse (the first answer of each query after the start, then warm), side by side."""
+"""The local SQL warehouse as a user meets it, against a Spark of each command's own, side by
+side: the README's example queries (each ``lakehouse sql`` in a process of its own) and
+``lakehouse build`` (dbt, incremental: the demo's tables with nothing new to read). Through the
+warehouse, each is measured the first time after the warehouse's start, then warm."""
 
 from __future__ import annotations
 
@@ -18,29 +19,41 @@ from lakehouse.query import EXAMPLES
 
 log = logging.getLogger(__name__)
 
+#: The rows whose ratio the table ends with: (in process, warehouse warm), per kind of work.
+RATIOS = {
+    "query": ("lakehouse sql, in process", "lakehouse sql, warehouse, warm"),
+    "build": ("lakehouse build, in process", "lakehouse build, warehouse, warm"),
+}
 
-def sql_seconds(settings: LocalSettings, fmt: str, query: str) -> float:
-    """Seconds of one ``lakehouse sql`` process, from start to exit."""
-    command = [str(LAKEHOUSE), "--home", str(settings.home), "sql", "--env", settings.env.value]
-    env = os.environ | {"LAKEHOUSE_WAREHOUSE_PORT": str(settings.warehouse_port)}
+
+def lakehouse_seconds(settings: LocalSettings, command: str, *args: str) -> float:
+    """Seconds of one ``lakehouse COMMAND --env ENV ARGS`` process, from start to exit."""
+    env = ["--env", settings.env.value]
     started = time.perf_counter()
     done = subprocess.run(
-        [*command, "--format", fmt, query], env=env, capture_output=True, text=True, check=False
+        [str(LAKEHOUSE), "--home", str(settings.home), command, *env, *args],
+        env=os.environ | settings.dbt_env(),
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if done.returncode != 0:
-        raise LakehouseError(f"lakehouse sql failed on {query!r}: {done.stderr.strip()[-300:]}")
+        raise LakehouseError(f"lakehouse {command} failed: {done.stderr.strip()[-300:]}")
     return time.perf_counter() - started
 
 
 def percentiles(values: list[float]) -> tuple[float, float]:
-    """p50 and p95 (inclusive: the largest of few values is their p95's neighbour)."""
+    """p50 and p95 (inclusive: the largest of few values is their p95's neighbour; one value is
+    both)."""
+    if len(values) == 1:
+        return values[0], values[0]
     cuts = statistics.quantiles(values, n=100, method="inclusive")
     return cuts[49], cuts[94]
 
 
 def bench_queries(settings: LocalSettings, *, repeats: int = 5) -> list[tuple[str, float, float]]:
-    """(measure, p50 seconds, p95 seconds) of the README queries: in process, through the
-    warehouse the first time after its start, and warm; then the warehouse's start."""
+    """(measure, p50 seconds, p95 seconds) of the README queries and of a build: in process,
+    through the warehouse the first time after its start, and warm; then the warehouse's start."""
     if not any(name.startswith("gold.") for name in table_folders(settings)):
         raise LakehouseError(
             f"environment {settings.env.value} has no gold tables to query: run `make demo` "
@@ -53,29 +66,43 @@ def bench_queries(settings: LocalSettings, *, repeats: int = 5) -> list[tuple[st
         )
 
     def each_query() -> list[float]:
-        return [sql_seconds(settings, fmt, query) for fmt, query in EXAMPLES]
+        return [lakehouse_seconds(settings, "sql", "--format", f, q) for f, q in EXAMPLES]
+
+    def build(target: str) -> list[float]:
+        log.info("lakehouse build --target %s", target)
+        return [lakehouse_seconds(settings, "build", "--target", target)]
 
     log.info("In process: %d queries, each in a Spark of its own", len(EXAMPLES))
     in_process = each_query()
+    build_in_process = build("local")
     started = time.perf_counter()
     warehouse.start(settings)
     start = time.perf_counter() - started
     try:
         first = each_query()
+        build_first = build("warehouse")
         warm = [seconds for _ in range(repeats) for seconds in each_query()]
+        build_warm = build("warehouse")
     finally:
         warehouse.stop(settings)
     return [
         ("lakehouse sql, in process", *percentiles(in_process)),
         ("lakehouse sql, warehouse, first answer", *percentiles(first)),
         ("lakehouse sql, warehouse, warm", *percentiles(warm)),
+        ("lakehouse build, in process", *percentiles(build_in_process)),
+        ("lakehouse build, warehouse, first after the start", *percentiles(build_first)),
+        ("lakehouse build, warehouse, warm", *percentiles(build_warm)),
         ("warehouse start", start, start),
     ]
 
 
 def table(rows: list[tuple[str, float, float]]) -> str:
-    """The measures, and the in-process p50 over the warm p50."""
+    """The measures, and per kind of work the in-process p50 over the warm p50."""
     lines = ["| measure | p50 (s) | p95 (s) |", "|---|---:|---:|"]
     lines += [f"| {name} | {p50:.2f} | {p95:.2f} |" for name, p50, p95 in rows]
-    ratio = rows[0][1] / rows[2][1]
-    return "\n".join([*lines, "", f"in process p50 / warehouse warm p50: {ratio:.1f}x"])
+    p50 = {name: value for name, value, _ in rows}
+    lines.append("")
+    for kind, (in_process, warm) in RATIOS.items():
+        ratio = p50[in_process] / p50[warm]
+        lines.append(f"{kind}: in process p50 / warehouse warm p50: {ratio:.1f}x")
+    return "\n".join(lines)

@@ -28,15 +28,22 @@ def without_metastore(spark: SparkSession) -> bool:
 
 def table_folders(settings: Settings) -> dict[str, Path]:
     """Each silver and gold table (snapshots included) dbt built, and the erasure bookkeeping
-    (``governance``), by name: ``layer.table`` -> its Delta folder."""
+    (``governance``), by name: ``layer.table`` -> its Delta folder (once it has a commit)."""
     folders = {layer: settings.layer_dir(layer) for layer in BUILT_LAYERS}
     folders["governance"] = settings.governance_dir  # erasure's suppression list, receipts
     return {
         f"{layer}.{table.name}": table
         for layer, folder in folders.items()
         for table in sorted(folder.glob("*"))
-        if (table / "_delta_log").is_dir()
+        if committed(table)
     }
+
+
+def committed(folder: Path) -> bool:
+    """A Delta table with a commit: a table being created has its ``_delta_log`` folder (which
+    Spark cannot name yet) from the start of its first write."""
+    log = folder / "_delta_log"
+    return any(log.glob("*.json")) or any(log.glob("*.checkpoint*.parquet"))
 
 
 def register_by_path(spark: SparkSession, settings: Settings) -> list[str]:

@@ -1,5 +1,6 @@
 """Run the dbt project in-process: on the environment's Spark session (the local target, with the
-ingester's bronze tables registered first) or on Databricks."""
+ingester's bronze tables registered first), through the environment's SQL warehouse (the
+warehouse target), or on Databricks."""
 
 from __future__ import annotations
 
@@ -18,6 +19,29 @@ log = logging.getLogger(__name__)
 
 #: dbt commands that run no SQL, so need no Spark session.
 OFFLINE = {"parse", "clean", "debug", "deps", "ls", "list"}
+#: The targets that build this machine's tables: in a Spark of the command's own, or through the
+#: environment's SQL warehouse.
+LOCAL_TARGETS = ("local", "warehouse")
+
+
+def local_target(settings: LocalSettings) -> str:
+    """The local target a build takes by default: the SQL warehouse when it runs (a Spark that
+    stays up and warm builds faster), else a Spark of the command's own."""
+    from lakehouse import warehouse
+
+    return "warehouse" if warehouse.running(settings) else "local"
+
+
+def require_warehouse(settings: LocalSettings) -> None:
+    from lakehouse import warehouse
+
+    if not warehouse.running(settings):
+        env = settings.env.value
+        raise LakehouseError(
+            f"the warehouse target builds through the SQL warehouse of {env}, which does not "
+            f"run: start it with `lakehouse warehouse start --env {env}`, or build in a Spark of "
+            "the command's own with --target local"
+        )
 
 
 def with_topics(settings: LocalSettings, command: Sequence[str]) -> list[str]:
@@ -117,6 +141,8 @@ def run_dbt(settings: LocalSettings, command: Sequence[str]) -> None:
         )
     if settings.dbt_target == "local" and command[0] not in OFFLINE:
         register_local_bronze(settings)
+    if settings.dbt_target == "warehouse" and command[0] not in OFFLINE:
+        require_warehouse(settings)  # it named the bronze tables when it started
     args = dbt_args(settings, command)
     log.info(
         "dbt %s (target %s, env %s)", " ".join(command), settings.dbt_target, settings.env.value

@@ -35,6 +35,7 @@ class LocalSettings(Settings):
             "LAKEHOUSE_HOME": str(self.home),
             "LAKEHOUSE_ENV": self.env.value,
             "LAKEHOUSE_SHUFFLE_PARTITIONS": str(self.shuffle_partitions),
+            "LAKEHOUSE_WAREHOUSE_PORT": str(self.warehouse_port),
         }
 
 

@@ -6,7 +6,8 @@ It is Spark's own Thrift server (``HiveThriftServer2``, shipped in pyspark's jar
 the session this project builds everywhere else (``ingestion.spark``). That session has no
 metastore: it names the tables by their folders, as ``lakehouse sql`` does in process, so the
 ingester and ``dbt build`` (which owns the embedded metastore) run beside it. Tables built after
-it started are named within ``REFRESH_SECONDS``.
+it started are named within twice ``REFRESH_SECONDS``; dbt's warehouse target builds through
+it.
 """
 
 from __future__ import annotations
@@ -94,8 +95,9 @@ def start(settings: LocalSettings, *, timeout: float = 300.0) -> Warehouse:
         build_spark(settings, app_name="lakehouse-jars", with_metastore=False).stop()
     config = ["--config", str(settings.config_file)] if settings.config_file else []
     command = [sys.executable, "-m", "lakehouse.cli", *config, "warehouse", "serve"]
-    env = os.environ | settings.dbt_env() | {"LAKEHOUSE_WAREHOUSE_PORT": str(server.port)}
-    started = process.spawn(command, server.pid_file, server.log_file, env=env)
+    started = process.spawn(
+        command, server.pid_file, server.log_file, env=os.environ | settings.dbt_env()
+    )
     log.info("Starting the SQL warehouse (pid %d, log %s)", started.pid, server.log_file)
     process.wait_ready(
         "SQL warehouse",
@@ -209,7 +211,10 @@ def serve(spark: SparkSession, settings: LocalSettings) -> None:
     try:
         while True:
             time.sleep(REFRESH_SECONDS)
-            named = name_changed(spark, settings, named)
+            try:
+                named = name_changed(spark, settings, named)
+            except Exception:  # logged: the server keeps answering
+                log.exception("Naming the tables built since the last look failed")
     finally:
         server.stop()
         spark.stop()
@@ -227,16 +232,48 @@ def thrift_conf(settings: LocalSettings) -> dict[str, str]:
 
 
 def name_changed(spark: SparkSession, settings: LocalSettings, named: dict[str, Path]):
-    """Name the tables built since ``named`` was taken and forget the ones removed; returns
-    the tables named now."""
+    """Name the tables other processes built since the loop named ``named``, and forget those of
+    ``named`` they removed; returns the tables the loop names now. A table built through the
+    warehouse (dbt's warehouse target) is named by its own statement: the loop leaves it alone.
+    A new table is named once its first commit is ``REFRESH_SECONDS`` old, so never between a
+    creation's commit and its own naming; one that cannot be named is tried again next time."""
+    from py4j.protocol import Py4JJavaError
+    from pyspark.errors import PySparkException
+
     from lakehouse.catalog import name_table, table_folders
 
     now = table_folders(settings)
+    kept = {name: folder for name, folder in named.items() if name in now}
     for name in named.keys() - now.keys():
-        spark.sql(f"drop table if exists {name}")  # an external table: its files stay
-    for name in now.keys() - named.keys():
-        name_table(spark, name, now[name])
-    if now != named:
-        new, gone = len(now.keys() - named.keys()), len(named.keys() - now.keys())
-        log.info("Tables named: %d (%d new, %d gone)", len(now), new, gone)
-    return now
+        spark.sql(f"drop table if exists {name}")  # the loop's own, external: no file goes
+    new = [
+        name
+        for name in sorted(now.keys() - named.keys())
+        if settled(now[name]) and not spark.catalog.tableExists(name)
+    ]
+    for name in new:
+        try:
+            name_table(spark, name, now[name])
+        except (PySparkException, Py4JJavaError) as exc:  # no reason to stop answering
+            reason = server_message(str(exc))
+            log.warning("Table %s not named yet (%s); trying again shortly", name, reason)
+            continue
+        kept[name] = now[name]
+    if kept != named:
+        log.info(
+            "Tables named: %d (%d new, %d gone)",
+            len(kept),
+            len(kept.keys() - named.keys()),
+            len(named.keys() - kept.keys()),
+        )
+    return kept
+
+
+def settled(folder: Path) -> bool:
+    """Whether the Delta table in ``folder`` was created ``REFRESH_SECONDS`` ago or more (its
+    first commit; a table whose first commits were cleaned up is old)."""
+    try:
+        first = (folder / "_delta_log" / f"{0:020d}.json").stat().st_mtime
+    except FileNotFoundError:
+        return True
+    return time.time() - first >= REFRESH_SECONDS

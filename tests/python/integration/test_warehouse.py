@@ -1,7 +1,8 @@
 """The local SQL warehouse: while the ingester streams, `lakehouse sql` answers the README's
 queries through it and sees each of the ingester's commits, `lakehouse report` writes the page
-it writes in process, a JDBC client (beeline, as BI tools connect) reads the same tables, a table
-built after it started is named within seconds, and it listens on the loopback address only."""
+it writes in process, a JDBC client (beeline, as BI tools connect) reads the same tables, `lakehouse
+build` goes through it (and builds incrementally), a table built after it started is named within
+seconds, and it listens on the loopback address only."""
 
 from __future__ import annotations
 
@@ -108,11 +109,22 @@ ZONE_BARS = [
 
 
 def workouts(offsets: range) -> str:
-    """Landing lines: workout events of user 1 at ``offsets`` of the workout topic."""
+    """Landing lines: at each of ``offsets`` of the workout topic, user 1 starts workout ``o`` (in
+    session 1) ``o`` seconds after ``T``."""
     return "".join(
-        envelope("workout", o, "1", {"user_id": 1, "workout_id": o}, kafka_time=T0 + o) + "\n"
-        for o in offsets
+        envelope("workout", o, "1", workout_start(o), kafka_time=T0 + o) + "\n" for o in offsets
     )
+
+
+def workout_start(o: int) -> dict:
+    return {"user_id": 1, "workout_id": o, "session_id": 1, "action": "start", "timestamp": T0 + o}
+
+
+def workout_rows(offsets: range) -> tuple[list[str], list[list[str]]]:
+    """silver.workouts' rows of ``workouts(offsets)``, as ``rows_of`` reads the CSV answer."""
+    header = ["user_id", "workout_id", "session_id", "action", "event_at"]
+    rows = [["1", str(o), "1", "start", f"2023-03-01 10:00:{o:02d}"] for o in offsets]
+    return header, sorted(rows)
 
 
 def streaming(settings, log: Path) -> subprocess.Popen:
@@ -235,6 +247,22 @@ def test_the_warehouse_answers_the_readme_queries_and_a_jdbc_client(spark, tmp_p
         )
         assert beeline.stdout.strip().splitlines()[-3:] == ANSWERS[3].strip().splitlines()[-3:]
 
+        # a build goes through the warehouse while it runs: the streamed workout events reach
+        # silver.workouts, then (incrementally) the ones streamed after the first build
+        build = ("build", "--env", "test", "--select", "+workouts", "--exclude", "test_type:unit")
+        columns = ", ".join(workout_rows(range(0))[0])  # the header alone
+
+        def built() -> tuple[list[str], list[list[str]]]:
+            query = f"select {columns} from silver.workouts"
+            return rows_of(lakehouse(*sql, "--format", "csv", query))
+
+        assert "(target='warehouse')" in lakehouse(*build)
+        assert built() == workout_rows(range(5))
+        (landing / "third.jsonl").write_text(workouts(range(5, 7)))
+        wait_for(lambda: landed() == "n\n7\n", "the third file in bronze", ingester)
+        lakehouse(*build)
+        assert built() == workout_rows(range(7))
+
         # a table built after the warehouse started is named within its refresh
         write_table(spark, settings, "gold", "later", "n int", [(7,)])
         deadline = time.monotonic() + 6 * REFRESH_SECONDS
@@ -251,6 +279,12 @@ def test_the_warehouse_answers_the_readme_queries_and_a_jdbc_client(spark, tmp_p
 
     in_process = tmp_path / "in-process.html"
     lakehouse("report", "--env", "test", "--out", str(in_process))
+    # with the warehouse stopped a build runs in a Spark of its own, whose metastore never saw
+    # the tables the warehouse's builds created: it builds them again at their folders
+    assert "(target='local')" in lakehouse(*build)
+    header, rows = workout_rows(range(7))
+    stored = spark.read.format("delta").load(str(settings.layer_dir("silver") / "workouts"))
+    assert sorted([str(v) for v in row] for row in stored.select(*header).collect()) == rows
     page = without_time(through.read_text())
     assert page == without_time(in_process.read_text())
     assert 'class="empty"' not in page  # every widget shows rows written by hand

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from ingestion.errors import LakehouseError
 from lakehouse.cli.options import env_option, format_option, settings_of, spark_of
-from lakehouse.dbt import run_dbt
+from lakehouse.dbt import LOCAL_TARGETS, local_target, run_dbt
 from lakehouse.lock import writing
 
 
@@ -21,14 +21,18 @@ from lakehouse.lock import writing
     "--target",
     "dbt_target",
     default=None,
-    help="dbt target (default: local; dev/test/prod are the Databricks targets).",
+    help="dbt target: local (a Spark of the command's own), warehouse (through the environment's "
+    "running SQL warehouse), or dev/test/prod (Databricks). Default: warehouse when it runs, "
+    "else local.",
 )
 @click.argument("dbt_args", nargs=-1, type=click.UNPROCESSED)
 @click.pass_context
 def build(ctx, dbt_target, dbt_args) -> None:
     """Run ``dbt build`` (extra arguments go to dbt, e.g. ``--select silver``)."""
     settings = settings_of(ctx, dbt_target=dbt_target)
-    if settings.dbt_target != "local":  # a Databricks workspace: its tables are not this machine's
+    if "dbt_target" not in settings.model_fields_set:  # neither --target nor LAKEHOUSE_DBT_TARGET
+        settings = settings.model_copy(update={"dbt_target": local_target(settings)})
+    if settings.dbt_target not in LOCAL_TARGETS:  # Databricks: its tables are not this machine's
         run_dbt(settings, ["build", *dbt_args])
         return
     with writing(settings, alone=False, doing="build"):
