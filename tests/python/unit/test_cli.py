@@ -5,12 +5,18 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import socket
 import sys
 
 import pytest
 
 from lakehouse.cli import main
+from lakehouse.dbt import local_target
+from lakehouse.project import load_settings
+from lakehouse.warehouse import HOST, Warehouse
 from tests.python.support.cli import run_cli
+from tests.python.support.servers import free_port
 
 QUERY = (
     "select 1 as n, 'a,b' as s, timestamp'2023-03-10 12:26:08.123456' as at, "
@@ -94,3 +100,32 @@ def test_run_refuses_a_dbt_option_the_environment_sets_before_ingesting(
         "and a Databricks target with `lakehouse build --target`"
     )
     assert not (home / "test" / "bronze").exists(), "nothing was ingested"
+
+
+def test_a_build_through_a_warehouse_that_does_not_run_fails_saying_how_to_start_it(
+    home, monkeypatch, capsys
+):
+    monkeypatch.setenv("LAKEHOUSE_WAREHOUSE_PORT", str(free_port()))
+    code, _, err = run_cli(
+        monkeypatch, capsys, "--home", str(home), "build", "--env", "test", "--target", "warehouse"
+    )
+    assert code == 1
+    assert err.strip() == (
+        "error: the warehouse target builds through the SQL warehouse of test, which does not "
+        "run: start it with `lakehouse warehouse start --env test`, or build in a Spark of the "
+        "command's own with --target local"
+    )
+    assert not (home / "test" / "dbt").exists(), "dbt did not start"
+
+
+def test_a_build_takes_the_warehouse_only_when_it_runs(home, monkeypatch):
+    settings = load_settings(env="test", home=home, warehouse_port=free_port())
+    assert local_target(settings) == "local"
+    server = Warehouse.of(settings)
+    server.root.mkdir(parents=True)
+    server.pid_file.write_text(str(os.getpid()))  # a live process: this test's
+    assert local_target(settings) == "local", "a pid without a listener is no warehouse"
+    with socket.socket() as listener:
+        listener.bind((HOST, settings.warehouse_port))
+        listener.listen()
+        assert local_target(settings) == "warehouse"
