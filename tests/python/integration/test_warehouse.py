@@ -262,6 +262,11 @@ def test_the_warehouse_answers_the_readme_queries_and_a_jdbc_client(spark, tmp_p
         wait_for(lambda: landed() == "n\n7\n", "the third file in bronze", ingester)
         lakehouse(*build)
         assert built() == workout_rows(range(7))
+        folder = settings.layer_dir("silver") / "workouts"
+        history = spark.sql(f"describe history delta.`{folder}`").collect()
+        operations = [commit.operation for commit in history]
+        assert operations.count("CREATE OR REPLACE TABLE AS SELECT") == 1, operations
+        assert "MERGE" in operations, operations  # the second build merged the new events
 
         # a table built after the warehouse started is named within its refresh
         write_table(spark, settings, "gold", "later", "n int", [(7,)])
@@ -283,7 +288,7 @@ def test_the_warehouse_answers_the_readme_queries_and_a_jdbc_client(spark, tmp_p
     # the tables the warehouse's builds created: it builds them again at their folders
     assert "(target='local')" in lakehouse(*build)
     header, rows = workout_rows(range(7))
-    stored = spark.read.format("delta").load(str(settings.layer_dir("silver") / "workouts"))
+    stored = spark.read.format("delta").load(str(folder))
     assert sorted([str(v) for v in row] for row in stored.select(*header).collect()) == rows
     page = without_time(through.read_text())
     assert page == without_time(in_process.read_text())
