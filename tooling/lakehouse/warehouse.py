@@ -236,29 +236,19 @@ def name_changed(spark: SparkSession, settings: LocalSettings, named: dict[str, 
     ``named`` they removed; returns the tables the loop names now. A table built through the
     warehouse (dbt's warehouse target) is named by its own statement: the loop leaves it alone.
     A new table is named once its first commit is ``REFRESH_SECONDS`` old, so never between a
-    creation's commit and its own naming; one that cannot be named is tried again next time."""
-    from py4j.protocol import Py4JJavaError
-    from pyspark.errors import PySparkException
-
+    creation's commit and its own naming. A statement that fails is logged and, for a table to
+    name, tried again next time: no table stops the server from answering."""
     from lakehouse.catalog import name_table, table_folders
 
     now = table_folders(settings)
     kept = {name: folder for name, folder in named.items() if name in now}
-    for name in named.keys() - now.keys():
-        spark.sql(f"drop table if exists {name}")  # the loop's own, external: no file goes
-    new = [
-        name
-        for name in sorted(now.keys() - named.keys())
-        if settled(now[name]) and not spark.catalog.tableExists(name)
-    ]
-    for name in new:
-        try:
-            name_table(spark, name, now[name])
-        except (PySparkException, Py4JJavaError) as exc:  # no reason to stop answering
-            reason = server_message(str(exc))
-            log.warning("Table %s not named yet (%s); trying again shortly", name, reason)
+    for name in named.keys() - now.keys():  # the loop's own, external: dropping keeps files
+        attempt(lambda n=name: spark.sql(f"drop table if exists {n}"), f"{name} not forgotten")
+    for name in sorted(now.keys() - named.keys()):
+        if not settled(now[name]) or spark.catalog.tableExists(name):
             continue
-        kept[name] = now[name]
+        if attempt(lambda n=name: name_table(spark, n, now[n]), f"{name} not named, for now"):
+            kept[name] = now[name]
     if kept != named:
         log.info(
             "Tables named: %d (%d new, %d gone)",
@@ -267,6 +257,19 @@ def name_changed(spark: SparkSession, settings: LocalSettings, named: dict[str, 
             len(named.keys() - kept.keys()),
         )
     return kept
+
+
+def attempt(action: Callable[[], object], failure: str) -> bool:
+    """Run ``action``; on a Spark error, log ``failure`` with Spark's reason and return False."""
+    from py4j.protocol import Py4JJavaError
+    from pyspark.errors import PySparkException
+
+    try:
+        action()
+    except (PySparkException, Py4JJavaError) as exc:
+        log.warning("Table %s (%s)", failure, server_message(str(exc)))
+        return False
+    return True
 
 
 def settled(folder: Path) -> bool:
