@@ -19,10 +19,18 @@ from lakehouse.query import EXAMPLES
 
 log = logging.getLogger(__name__)
 
-#: The rows whose ratio the table ends with: (in process, warehouse warm), per kind of work.
-RATIOS = {
-    "query": ("lakehouse sql, in process", "lakehouse sql, warehouse, warm"),
-    "build": ("lakehouse build, in process", "lakehouse build, warehouse, warm"),
+#: The measures' names, per kind of work: in process, through the warehouse for the first time
+#: after its start, and warm. The table ends with each kind's in process over warm ratio.
+MEASURES = {
+    kind: (
+        f"{command}, in process",
+        f"{command}, warehouse, {first}",
+        f"{command}, warehouse, warm",
+    )
+    for kind, command, first in [
+        ("query", "lakehouse sql", "first answer"),
+        ("build", "lakehouse build", "first after the start"),
+    ]
 }
 
 
@@ -85,13 +93,16 @@ def bench_queries(settings: LocalSettings, *, repeats: int = 5) -> list[tuple[st
         build_warm = build("warehouse")
     finally:
         warehouse.stop(settings)
+    timings = {
+        "query": (in_process, first, warm),
+        "build": (build_in_process, build_first, build_warm),
+    }
     return [
-        ("lakehouse sql, in process", *percentiles(in_process)),
-        ("lakehouse sql, warehouse, first answer", *percentiles(first)),
-        ("lakehouse sql, warehouse, warm", *percentiles(warm)),
-        ("lakehouse build, in process", *percentiles(build_in_process)),
-        ("lakehouse build, warehouse, first after the start", *percentiles(build_first)),
-        ("lakehouse build, warehouse, warm", *percentiles(build_warm)),
+        *(
+            (name, *percentiles(values))
+            for kind, names in MEASURES.items()
+            for name, values in zip(names, timings[kind], strict=True)
+        ),
         ("warehouse start", start, start),
     ]
 
@@ -102,7 +113,7 @@ def table(rows: list[tuple[str, float, float]]) -> str:
     lines += [f"| {name} | {p50:.2f} | {p95:.2f} |" for name, p50, p95 in rows]
     p50 = {name: value for name, value, _ in rows}
     lines.append("")
-    for kind, (in_process, warm) in RATIOS.items():
+    for kind, (in_process, _, warm) in MEASURES.items():
         ratio = p50[in_process] / p50[warm]
         lines.append(f"{kind}: in process p50 / warehouse warm p50: {ratio:.1f}x")
     return "\n".join(lines)

@@ -4,6 +4,8 @@ queries run while a build holds the embedded metastore."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from pyspark.sql import SparkSession
@@ -11,6 +13,8 @@ from pyspark.sql import SparkSession
 from ingestion.bronze import BRONZE_TABLES, ensure_table
 from ingestion.erasure import BUILT_LAYERS
 from ingestion.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 def register_bronze(spark: SparkSession, settings: Settings) -> None:
@@ -22,10 +26,6 @@ def register_bronze(spark: SparkSession, settings: Settings) -> None:
         spark.sql(f"create table if not exists bronze.{name} using delta location '{table.path}'")
 
 
-def without_metastore(spark: SparkSession) -> bool:
-    return spark.conf.get("spark.sql.catalogImplementation", "in-memory") == "in-memory"
-
-
 def table_folders(settings: Settings) -> dict[str, Path]:
     """Each silver and gold table (snapshots included) dbt built, and the erasure bookkeeping
     (``governance``), by name: ``layer.table`` -> its Delta folder (once it has a commit)."""
@@ -34,7 +34,7 @@ def table_folders(settings: Settings) -> dict[str, Path]:
     return {
         f"{layer}.{table.name}": table
         for layer, folder in folders.items()
-        for table in sorted(folder.glob("*"))
+        for table in sorted(folder.glob("[!.]*"))  # a hidden folder is an erasure's, set aside
         if committed(table)
     }
 
@@ -46,29 +46,37 @@ def committed(folder: Path) -> bool:
     return any(log.glob("*.json")) or any(log.glob("*.checkpoint*.parquet"))
 
 
-def register_by_path(spark: SparkSession, settings: Settings) -> list[str]:
-    """On a session without the metastore: bronze tables at the ingester's paths, and the tables
-    of ``table_folders`` at their folders. Returns the tables named. Views (the bronze staging
-    views) live in the metastore only."""
+def name_tables(spark: SparkSession, settings: Settings) -> list[str]:
+    """Name in ``spark``'s catalog each of the environment's tables it lacks: the bronze tables at
+    the ingester's paths, and those of ``table_folders`` at their folders (external tables:
+    dropping one keeps its files). On a session with the metastore it adds what a build through
+    the SQL warehouse created; on one without, it names everything. Returns the tables named.
+    Views (the bronze staging views) are dbt's to create."""
     register_bronze(spark, settings)
     named = [f"bronze.{name}" for name in BRONZE_TABLES]
     for layer in (*BUILT_LAYERS, "governance"):
         spark.sql(f"create schema if not exists {layer}")
     for name, folder in table_folders(settings).items():
-        name_table(spark, name, folder)
-        named.append(name)
+        if attempt(lambda n=name, f=folder: name_table(spark, n, f), f"{name} not named, for now"):
+            named.append(name)
     return named
+
+
+def attempt(action: Callable[[], object], failure: str) -> bool:
+    """Run ``action``; on a Spark error, log ``failure`` with Spark's reason and return False:
+    one damaged table does not stop the others being named."""
+    from py4j.protocol import Py4JJavaError
+    from pyspark.errors import PySparkException
+
+    try:
+        action()
+    except (PySparkException, Py4JJavaError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        log.warning("Table %s (%s)", failure, reason)
+        return False
+    return True
 
 
 def name_table(spark: SparkSession, name: str, folder: Path) -> None:
     """``name`` for the Delta table in ``folder`` (an external table: dropping it keeps them)."""
     spark.sql(f"create table if not exists {name} using delta location '{folder}'")
-
-
-def name_tables(spark: SparkSession, settings: Settings) -> None:
-    """The environment's tables by name: from the metastore if the session has it (bronze
-    registered), else by path."""
-    if without_metastore(spark):
-        register_by_path(spark, settings)
-    else:
-        register_bronze(spark, settings)

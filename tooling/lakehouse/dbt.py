@@ -24,11 +24,14 @@ OFFLINE = {"parse", "clean", "debug", "deps", "ls", "list"}
 LOCAL_TARGETS = ("local", "warehouse")
 
 
-def local_target(settings: LocalSettings) -> str:
-    """The local target a build takes by default: the SQL warehouse when it runs (a Spark that
-    stays up and warm builds faster), else a Spark of the command's own."""
+def build_target(settings: LocalSettings) -> str:
+    """The target a build takes: the one given (``--target``, ``LAKEHOUSE_DBT_TARGET``), else the
+    SQL warehouse when it runs (a Spark that stays up and warm builds faster), else a Spark of
+    the command's own."""
     from lakehouse import warehouse
 
+    if "dbt_target" in settings.model_fields_set:
+        return settings.dbt_target
     return "warehouse" if warehouse.running(settings) else "local"
 
 
@@ -116,18 +119,19 @@ def environment(variables: dict[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def register_local_bronze(settings: LocalSettings) -> None:
-    """Register the ingester's bronze tables in the session dbt-spark will use (the running one,
-    or a new one for this environment)."""
+def name_local_tables(settings: LocalSettings) -> None:
+    """Name the environment's tables in the session dbt-spark will use (the running one, or a new
+    one for this environment): the ingester's bronze tables, and any table its metastore lacks
+    (one a build through the SQL warehouse created), so dbt builds on them rather than anew."""
     from pyspark.sql import SparkSession
 
     from ingestion.spark import build_spark
-    from lakehouse.catalog import register_bronze
+    from lakehouse.catalog import name_tables
 
     spark = SparkSession.getActiveSession() or build_spark(
         settings, app_name=f"lakehouse-{settings.env.value}", with_metastore=True
     )
-    register_bronze(spark, settings)
+    name_tables(spark, settings)
 
 
 def run_dbt(settings: LocalSettings, command: Sequence[str]) -> None:
@@ -140,7 +144,7 @@ def run_dbt(settings: LocalSettings, command: Sequence[str]) -> None:
             "(the wheel carries only the ingester)"
         )
     if settings.dbt_target == "local" and command[0] not in OFFLINE:
-        register_local_bronze(settings)
+        name_local_tables(settings)
     if settings.dbt_target == "warehouse" and command[0] not in OFFLINE:
         require_warehouse(settings)  # it named the bronze tables when it started
     args = dbt_args(settings, command)

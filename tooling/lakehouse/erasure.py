@@ -16,7 +16,7 @@ from pyspark.sql import SparkSession
 from ingestion import erasure
 from ingestion.erasure import BUILT_LAYERS, SNAPSHOT_MARK, Receipt
 from lakehouse import report
-from lakehouse.catalog import register_bronze
+from lakehouse.catalog import name_tables
 from lakehouse.dbt import run_dbt
 from lakehouse.project import LocalSettings
 
@@ -70,7 +70,8 @@ def remove(spark: SparkSession, settings: LocalSettings, user_id: int, so_far: R
     """Remove the user from bronze and the snapshots, then drop silver and gold and rebuild
     them from what is left (``so_far``: the erasure under way); records when the user left every
     table."""
-    register_bronze(spark, settings)
+    settings = settings.model_copy(update={"dbt_target": "local"})  # it replaces folders: alone
+    name_tables(spark, settings)  # a table only a build through the warehouse named included
     if erasure.needs_owners(so_far):
         # whose records is the models' rules' answer: silver.users as bronze holds it now
         run_dbt(settings, ["run", "--select", "+record_owners"])

@@ -198,10 +198,9 @@ def server_session(settings: LocalSettings) -> SparkSession:
 
 def serve(spark: SparkSession, settings: LocalSettings) -> None:
     """Answer SQL on ``settings.warehouse_port`` until SIGTERM (or Ctrl-C)."""
-    from lakehouse.catalog import register_by_path, table_folders
+    from lakehouse.catalog import name_tables, table_folders
 
-    register_by_path(spark, settings)
-    named = table_folders(settings)
+    named = {n: f for n, f in table_folders(settings).items() if n in name_tables(spark, settings)}
     for key, value in thrift_conf(settings).items():
         spark.conf.set(key, value)
     thrift = spark._jvm.org.apache.spark.sql.hive.thriftserver.HiveThriftServer2
@@ -238,12 +237,13 @@ def name_changed(spark: SparkSession, settings: LocalSettings, named: dict[str, 
     A new table is named once its first commit is ``REFRESH_SECONDS`` old, so never between a
     creation's commit and its own naming. A statement that fails is logged and, for a table to
     name, tried again next time: no table stops the server from answering."""
-    from lakehouse.catalog import name_table, table_folders
+    from lakehouse.catalog import attempt, name_table, table_folders
 
     now = table_folders(settings)
     kept = {name: folder for name, folder in named.items() if name in now}
     for name in named.keys() - now.keys():  # the loop's own, external: dropping keeps files
-        attempt(lambda n=name: spark.sql(f"drop table if exists {n}"), f"{name} not forgotten")
+        if not attempt(lambda n=name: spark.sql(f"drop table if exists {n}"), f"{name} kept"):
+            kept[name] = named[name]  # forgotten next time
     for name in sorted(now.keys() - named.keys()):
         if not settled(now[name]) or spark.catalog.tableExists(name):
             continue
@@ -257,19 +257,6 @@ def name_changed(spark: SparkSession, settings: LocalSettings, named: dict[str, 
             len(named.keys() - kept.keys()),
         )
     return kept
-
-
-def attempt(action: Callable[[], object], failure: str) -> bool:
-    """Run ``action``; on a Spark error, log ``failure`` with Spark's reason and return False."""
-    from py4j.protocol import Py4JJavaError
-    from pyspark.errors import PySparkException
-
-    try:
-        action()
-    except (PySparkException, Py4JJavaError) as exc:
-        log.warning("Table %s (%s)", failure, server_message(str(exc)))
-        return False
-    return True
 
 
 def settled(folder: Path) -> bool:

@@ -15,7 +15,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pyspark
@@ -123,7 +123,7 @@ def workout_start(o: int) -> dict:
 def workout_rows(offsets: range) -> tuple[list[str], list[list[str]]]:
     """silver.workouts' rows of ``workouts(offsets)``, as ``rows_of`` reads the CSV answer."""
     header = ["user_id", "workout_id", "session_id", "action", "event_at"]
-    rows = [["1", str(o), "1", "start", f"2023-03-01 10:00:{o:02d}"] for o in offsets]
+    rows = [["1", str(o), "1", "start", str(T + timedelta(seconds=o))] for o in offsets]
     return header, sorted(rows)
 
 
@@ -260,7 +260,7 @@ def test_the_warehouse_answers_the_readme_queries_and_a_jdbc_client(spark, tmp_p
         assert built() == workout_rows(range(5))
         (landing / "third.jsonl").write_text(workouts(range(5, 7)))
         wait_for(lambda: landed() == "n\n7\n", "the third file in bronze", ingester)
-        lakehouse(*build)
+        assert "(target='warehouse')" in lakehouse(*build)
         assert built() == workout_rows(range(7))
         folder = settings.layer_dir("silver") / "workouts"
         history = spark.sql(f"describe history delta.`{folder}`").collect()
@@ -285,11 +285,14 @@ def test_the_warehouse_answers_the_readme_queries_and_a_jdbc_client(spark, tmp_p
     in_process = tmp_path / "in-process.html"
     lakehouse("report", "--env", "test", "--out", str(in_process))
     # with the warehouse stopped a build runs in a Spark of its own, whose metastore never saw
-    # the tables the warehouse's builds created: it builds them again at their folders
+    # the tables the warehouse's builds created: it names them first and builds on them (a
+    # snapshot's history is kept), rather than creating them again
     assert "(target='local')" in lakehouse(*build)
     header, rows = workout_rows(range(7))
     stored = spark.read.format("delta").load(str(folder))
     assert sorted([str(v) for v in row] for row in stored.select(*header).collect()) == rows
+    history = spark.sql(f"describe history delta.`{folder}`").collect()
+    assert [c.operation for c in history].count("CREATE OR REPLACE TABLE AS SELECT") == 1
     page = without_time(through.read_text())
     assert page == without_time(in_process.read_text())
     assert 'class="empty"' not in page  # every widget shows rows written by hand

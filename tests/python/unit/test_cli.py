@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from lakehouse.cli import main
-from lakehouse.dbt import local_target
+from lakehouse.dbt import build_target
 from lakehouse.project import load_settings
 from lakehouse.warehouse import HOST, Warehouse
 from tests.python.support.cli import run_cli
@@ -118,14 +118,19 @@ def test_a_build_through_a_warehouse_that_does_not_run_fails_saying_how_to_start
     assert not (home / "test" / "dbt").exists(), "dbt did not start"
 
 
-def test_a_build_takes_the_warehouse_only_when_it_runs(home, monkeypatch):
-    settings = load_settings(env="test", home=home, warehouse_port=free_port())
-    assert local_target(settings) == "local"
+def test_a_build_takes_the_warehouse_when_it_runs_and_no_target_is_given(home, monkeypatch):
+    port = free_port()
+    settings = load_settings(env="test", home=home, warehouse_port=port)
+    assert build_target(settings) == "local"
     server = Warehouse.of(settings)
     server.root.mkdir(parents=True)
     server.pid_file.write_text(str(os.getpid()))  # a live process: this test's
-    assert local_target(settings) == "local", "a pid without a listener is no warehouse"
+    assert build_target(settings) == "local", "a pid without a listener is no warehouse"
     with socket.socket() as listener:
-        listener.bind((HOST, settings.warehouse_port))
+        listener.bind((HOST, port))
         listener.listen()
-        assert local_target(settings) == "warehouse"
+        assert build_target(settings) == "warehouse"
+        given = load_settings(env="test", home=home, warehouse_port=port, dbt_target="local")
+        assert build_target(given) == "local"
+        monkeypatch.setenv("LAKEHOUSE_DBT_TARGET", "prod")
+        assert build_target(load_settings(env="test", home=home, warehouse_port=port)) == "prod"

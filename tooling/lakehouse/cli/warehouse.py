@@ -11,7 +11,7 @@ from rich.table import Table
 
 from ingestion.errors import LakehouseError
 from lakehouse.cli.options import env_option, format_option, settings_of, spark_of
-from lakehouse.dbt import LOCAL_TARGETS, local_target, run_dbt
+from lakehouse.dbt import LOCAL_TARGETS, build_target, run_dbt
 from lakehouse.lock import writing
 
 
@@ -30,8 +30,7 @@ from lakehouse.lock import writing
 def build(ctx, dbt_target, dbt_args) -> None:
     """Run ``dbt build`` (extra arguments go to dbt, e.g. ``--select silver``)."""
     settings = settings_of(ctx, dbt_target=dbt_target)
-    if "dbt_target" not in settings.model_fields_set:  # neither --target nor LAKEHOUSE_DBT_TARGET
-        settings = settings.model_copy(update={"dbt_target": local_target(settings)})
+    settings = settings.model_copy(update={"dbt_target": build_target(settings)})
     if settings.dbt_target not in LOCAL_TARGETS:  # Databricks: its tables are not this machine's
         run_dbt(settings, ["build", *dbt_args])
         return
