@@ -96,6 +96,10 @@ def test_an_erasure_beside_a_committing_ingester_loses_no_file_and_no_other_reco
         try:
             while not commits and not failures:  # the ingester commits before the erasure
                 time.sleep(0.1)
+            # the erasure starts a second before the ingester's next batch, which then commits
+            # while it works (started at once, a quick erasure could end before that batch)
+            first_commit = commits[0] if commits else time.monotonic()  # failures: reported below
+            time.sleep(max(0.0, first_commit + settings.trigger_seconds - 1 - time.monotonic()))
             started = time.monotonic()
             removed = remove_from(spark, table, among(theirs))
             purge_history(spark, settings)
