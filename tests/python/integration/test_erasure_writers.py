@@ -91,17 +91,22 @@ def test_an_erasure_beside_a_committing_ingester_loses_no_file_and_no_other_reco
             except BaseException as failure:  # noqa: BLE001 (reported by the test, below)
                 failures.append(failure)
 
+        def theirs_then_a_commit(rows):
+            """The user's rows, as the erasure reads them before its delete; the ingester's next
+            batch then commits before the delete does (so it always commits while the erasure
+            works, whatever either's speed)."""
+            seen = len(commits)
+            while len(commits) == seen and not failures:
+                time.sleep(0.1)
+            return among(theirs)(rows)
+
         writer = threading.Thread(target=ingest)
         writer.start()
         try:
             while not commits and not failures:  # the ingester commits before the erasure
                 time.sleep(0.1)
-            # the erasure starts a second before the ingester's next batch, which then commits
-            # while it works (started at once, a quick erasure could end before that batch)
-            first_commit = commits[0] if commits else time.monotonic()  # failures: reported below
-            time.sleep(max(0.0, first_commit + settings.trigger_seconds - 1 - time.monotonic()))
             started = time.monotonic()
-            removed = remove_from(spark, table, among(theirs))
+            removed = remove_from(spark, table, theirs_then_a_commit)
             purge_history(spark, settings)
             ended = time.monotonic()
         finally:
