@@ -83,7 +83,6 @@ class Ingester:
             **settings.dbt_env(),
             "LAKEHOUSE_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
             "LAKEHOUSE_REGISTRATIONS_URL": settings.registrations_db_url,
-            "LAKEHOUSE_TRIGGER_INTERVAL": "5 seconds",
             "LAKEHOUSE_MAX_OFFSETS_PER_TRIGGER": "1000",
             "LAKEHOUSE_SHUFFLE_PARTITIONS": "2",
             "LAKEHOUSE_DRIVER_MEMORY": "1g",
