@@ -1,5 +1,6 @@
-"""The writers lock of an environment on the embedded default: the ingester and the builds share
-it, an erasure holds it alone, and each command turned away is told which one to wait for."""
+"""The locks of an environment on the embedded default: the ingester and a build share the
+writers lock, an erasure holds it alone, one build runs at a time, and each command turned away
+is told which one to wait for."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import textwrap
 import pytest
 
 from ingestion.errors import LakehouseError
-from lakehouse.lock import lock_path, writing
+from lakehouse.lock import BUILD_LOCK_FILE, building, lock_path, writing
 from lakehouse.project import load_settings
 from tests.python.support.cli import run_cli
 
@@ -21,10 +22,7 @@ def test_env(home):
 
 
 def test_the_ingester_and_a_build_write_side_by_side(test_env):
-    with (
-        writing(test_env, alone=False, doing="ingest"),
-        writing(test_env, alone=False, doing="build"),
-    ):
+    with writing(test_env, alone=False, doing="ingest"), building(test_env, doing="build"):
         assert lock_path(test_env).exists()
 
 
@@ -38,6 +36,33 @@ def refusal(settings, holder: dict, asker: dict) -> str:
 
 INGEST = {"alone": False, "doing": "ingest"}
 FORGET = {"alone": True, "doing": "forget a user"}
+
+
+def test_one_build_at_a_time_and_the_second_is_told_by_which(test_env):
+    """A build in process and one through the warehouse (or two through it) would write the same
+    tables at once: the second is turned away before it starts, then runs once the first ended."""
+    with building(test_env, doing="build"), pytest.raises(LakehouseError) as refused:  # noqa: SIM117
+        with building(test_env, doing="run"):
+            pytest.fail("a second build ran beside the first")
+    message = str(refused.value)
+    assert message.startswith("cannot run in env test: build (process ")
+    assert message.endswith("is building its tables; run the command again when it has ended")
+    assert lock_path(test_env, BUILD_LOCK_FILE).read_text() == "", "the name goes with the lock"
+    with building(test_env, doing="run"):  # once the first ended
+        assert lock_path(test_env, BUILD_LOCK_FILE).read_text().startswith("run (process ")
+
+
+def test_an_erasure_and_a_build_turn_each_other_away(test_env):
+    with writing(test_env, **FORGET), pytest.raises(LakehouseError) as refused:  # noqa: SIM117
+        with building(test_env, doing="build"):
+            pytest.fail("a build ran during the erasure")
+    assert str(refused.value).startswith("cannot build in env test: forget a user (process ")
+    with building(test_env, doing="build"), pytest.raises(LakehouseError) as refused:  # noqa: SIM117
+        with writing(test_env, **FORGET):
+            pytest.fail("the erasure ran during a build")
+    assert str(refused.value).startswith(
+        "cannot forget a user in env test: an ingester or a build is writing its tables"
+    )
 
 
 def test_an_erasure_is_refused_while_the_ingester_writes(test_env):
@@ -101,3 +126,11 @@ def test_forget_stops_before_spark_while_the_ingester_holds_the_lock(
     assert code == 1 and out == ""
     assert err.strip().startswith("error: cannot forget a user in env test: an ingester")
     assert not (home / "test" / "governance").exists(), "nothing was erased or recorded"
+
+
+def test_a_build_stops_before_spark_while_another_build_runs(home, test_env, monkeypatch, capsys):
+    with building(test_env, doing="run"):
+        code, out, err = run_cli(monkeypatch, capsys, "--home", str(home), "build", "--env", "test")
+    assert code == 1 and out == ""
+    assert err.strip().startswith("error: cannot build in env test: run (process ")
+    assert not (home / "test" / "dbt").exists(), "dbt did not start"

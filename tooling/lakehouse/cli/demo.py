@@ -9,7 +9,7 @@ from lakehouse.cli.options import env_option, settings_of, spark_of
 from lakehouse.cli.pipeline import ingest_sources
 from lakehouse.dbt import run_dbt
 from lakehouse.demo import summary
-from lakehouse.lock import writing
+from lakehouse.lock import building
 from lakehouse.report import spark_rows, write_report
 from simulator.cli import simulate
 
@@ -27,7 +27,7 @@ def demo(ctx, users, days, seed, kafka) -> None:
     if kafka:
         broker.serve(settings)
     simulate(settings, users=users, days=days, seed=seed, kafka=kafka)
-    with writing(settings, alone=False, doing="demo"):
+    with building(settings, doing="demo"):
         spark = spark_of(settings, with_metastore=True)
         ingest_sources(spark, settings, once=True, kafka=kafka)
         run_dbt(settings, ["build"])  # registers bronze in the metastore too

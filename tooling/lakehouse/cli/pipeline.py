@@ -12,7 +12,7 @@ from rich.table import Table
 from ingestion.errors import LakehouseError
 from lakehouse.cli.options import env_option, format_option, landing_option, settings_of, spark_of
 from lakehouse.dbt import refuse_environment_options, run_dbt
-from lakehouse.lock import writing
+from lakehouse.lock import building, writing
 from lakehouse.project import LocalSettings
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ def run(ctx, landing_dir, dbt_args) -> None:
     arguments go to ``dbt build``, e.g. ``--select silver``)."""
     settings = settings_of(ctx, landing_dir=landing_dir)
     refuse_environment_options(settings, dbt_args)
-    with writing(settings, alone=False, doing="run"):
+    with building(settings, doing="run"):
         spark = spark_of(settings, with_metastore=True)
         ingest_sources(spark, settings, once=True, kafka=False)
         run_dbt(settings, ["build", *dbt_args])

@@ -12,7 +12,7 @@ from rich.table import Table
 from ingestion.errors import LakehouseError
 from lakehouse.cli.options import env_option, format_option, settings_of, spark_of
 from lakehouse.dbt import LOCAL_TARGETS, build_target, run_dbt
-from lakehouse.lock import writing
+from lakehouse.lock import building
 
 
 @click.command(context_settings={"ignore_unknown_options": True})
@@ -34,7 +34,7 @@ def build(ctx, dbt_target, dbt_args) -> None:
     if settings.dbt_target not in LOCAL_TARGETS:  # Databricks: its tables are not this machine's
         run_dbt(settings, ["build", *dbt_args])
         return
-    with writing(settings, alone=False, doing="build"):
+    with building(settings, doing="build"):
         run_dbt(settings, ["build", *dbt_args])
 
 
