@@ -46,20 +46,21 @@ def committed(folder: Path) -> bool:
     return any(log.glob("*.json")) or any(log.glob("*.checkpoint*.parquet"))
 
 
-def name_tables(spark: SparkSession, settings: Settings) -> list[str]:
+def name_tables(spark: SparkSession, settings: Settings) -> dict[str, Path]:
     """Name in ``spark``'s catalog each of the environment's tables it lacks: the bronze tables at
     the ingester's paths, and those of ``table_folders`` at their folders (external tables:
     dropping one keeps its files). On a session with the metastore it adds what a build through
-    the SQL warehouse created; on one without, it names everything. Returns the tables named.
-    Views (the bronze staging views) are dbt's to create."""
+    the SQL warehouse created; on one without, it names everything. Returns the tables of
+    ``table_folders`` it named (one that failed is logged and left out), by name. Views (the
+    bronze staging views) are dbt's to create."""
     register_bronze(spark, settings)
-    named = [f"bronze.{name}" for name in BRONZE_TABLES]
     for layer in (*BUILT_LAYERS, "governance"):
         spark.sql(f"create schema if not exists {layer}")
-    for name, folder in table_folders(settings).items():
-        if attempt(lambda n=name, f=folder: name_table(spark, n, f), f"{name} not named, for now"):
-            named.append(name)
-    return named
+    return {
+        name: folder
+        for name, folder in table_folders(settings).items()
+        if attempt(lambda n=name, f=folder: name_table(spark, n, f), f"{name} not named, for now")
+    }
 
 
 def attempt(action: Callable[[], object], failure: str) -> bool:

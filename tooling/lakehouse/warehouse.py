@@ -198,10 +198,9 @@ def server_session(settings: LocalSettings) -> SparkSession:
 
 def serve(spark: SparkSession, settings: LocalSettings) -> None:
     """Answer SQL on ``settings.warehouse_port`` until SIGTERM (or Ctrl-C)."""
-    from lakehouse.catalog import name_tables, table_folders
+    from lakehouse.catalog import name_tables
 
-    named_at_start = set(name_tables(spark, settings))
-    named = {n: f for n, f in table_folders(settings).items() if n in named_at_start}
+    named = name_tables(spark, settings)  # one it could not name is tried again by the loop
     for key, value in thrift_conf(settings).items():
         spark.conf.set(key, value)
     thrift = spark._jvm.org.apache.spark.sql.hive.thriftserver.HiveThriftServer2

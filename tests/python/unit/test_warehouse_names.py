@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from lakehouse.catalog import table_folders
+from ingestion.bronze import BRONZE_TABLES
+from lakehouse.catalog import name_tables, table_folders
 from lakehouse.project import load_settings
 from lakehouse.warehouse import REFRESH_SECONDS, name_changed
 
@@ -86,3 +87,27 @@ def test_tables_are_named_once_settled_and_forgotten_once_gone(spark, silver, ca
     assert not spark.catalog.tableExists("silver.old")
     # all along, the table a client named is the client's
     assert [r.n for r in spark.table("silver.client").collect()] == ["client"]
+
+
+def test_at_start_every_committed_table_is_named_but_a_damaged_one_logged(spark, silver, caplog):
+    """The start names each table with a commit, settled or not (no client builds yet), and
+    returns them for the loop; a damaged one is logged and left to the loop to try again."""
+    settings = silver
+    write(spark, settings, "old", age=2 * REFRESH_SECONDS)
+    write(spark, settings, "fresh", age=0)
+    broken = settings.layer_dir("silver") / "broken" / "_delta_log" / f"{0:020d}.json"
+    broken.parent.mkdir(parents=True)
+    broken.write_text("not a commit\n")
+    bronze = [f"bronze.{name}" for name in BRONZE_TABLES]
+    theirs = {name for name in bronze if spark.catalog.tableExists(name)}  # other tests'
+    try:
+        with caplog.at_level(logging.WARNING, logger="lakehouse.catalog"):
+            named = name_tables(spark, settings)
+    finally:
+        for name in set(bronze) - theirs:
+            spark.sql(f"drop table if exists {name}")
+    assert named == {f"silver.{n}": settings.layer_dir("silver") / n for n in ("fresh", "old")}
+    assert [r.n for r in spark.table("silver.fresh").collect()] == ["fresh"]
+    assert [r.getMessage().split(" (")[0] for r in caplog.records] == [
+        "Table silver.broken not named, for now"
+    ]
